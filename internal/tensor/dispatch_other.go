@@ -1,0 +1,13 @@
+//go:build !amd64
+
+package tensor
+
+// Kernels chosen for this CPU: the portable Go ones on non-amd64 targets.
+var (
+	defaultKernel = goKernel
+	dotImpl       = dotGo
+	axpyImpl      = axpyGo
+	dotBF16Impl   = dotBF16Go
+	dotQ8Impl     = dotQ8Go
+	dotNF4Impl    = dotNF4Go
+)
