@@ -1,0 +1,103 @@
+package tensor
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// Run single-threaded for the OpenBLAS comparison (docs/BENCHMARKS.md):
+//
+//	go test -run '^$' -bench . -cpu 1 -count 5 ./internal/tensor
+
+var benchGemmShapes = [][3]int{
+	{256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024}, {2048, 2048, 2048}, {4096, 4096, 4096},
+	{512, 576, 576}, {512, 1536, 576}, {512, 49152, 576},
+}
+
+func BenchmarkSGEMM(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, sh := range benchGemmShapes {
+		m, n, k := sh[0], sh[1], sh[2]
+		for _, v := range []struct {
+			name string
+			fn   func(c, a, b []float32, m, n, k int, acc bool)
+		}{{"NT", MatMulNT}, {"NN", MatMulNN}, {"TN", MatMulTN}} {
+			if v.name != "NT" && m != n {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/m=%d/n=%d/k=%d", v.name, m, n, k), func(b *testing.B) {
+				x, w, c := randSlice(r, m*k), randSlice(r, n*k), make([]float32, m*n)
+				b.ResetTimer()
+				for b.Loop() {
+					v.fn(c, x, w, m, n, k, false)
+				}
+				b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+func BenchmarkSGEMMPortable(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	m, n, k := 512, 512, 512
+	x, w, c := randSlice(r, m*k), randSlice(r, n*k), make([]float32, m*n)
+	for b.Loop() {
+		gemm(goKernel, opNT(c, x, w, m, n, k, false))
+	}
+	b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func BenchmarkMatVec(b *testing.B) {
+	r := rand.New(rand.NewPCG(2, 2))
+	for _, sh := range [][2]int{{576, 1536}, {1536, 576}, {49152, 576}} {
+		rows, cols := sh[0], sh[1]
+		w := randSlice(r, rows*cols)
+		x, y := randSlice(r, cols), make([]float32, rows)
+		for name, mat := range map[string]weightMat{
+			"f32": NewF32Mat(rows, cols, w), "bf16": QuantizeBF16(rows, cols, w),
+			"q8": QuantizeQ8(rows, cols, w), "nf4": QuantizeNF4(rows, cols, w),
+		} {
+			b.Run(fmt.Sprintf("%s/rows=%d/cols=%d", name, rows, cols), func(b *testing.B) {
+				for b.Loop() {
+					mat.MulT(y, x, 1)
+				}
+				b.ReportMetric(float64(mat.Bytes())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+				b.ReportMetric(2*float64(rows*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+func BenchmarkQuantMulT(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 3))
+	m, rows, cols := 512, 1536, 576
+	w := randSlice(r, rows*cols)
+	x, y := randSlice(r, m*cols), make([]float32, m*rows)
+	for name, mat := range map[string]weightMat{
+		"f32": NewF32Mat(rows, cols, w), "bf16": QuantizeBF16(rows, cols, w),
+		"q8": QuantizeQ8(rows, cols, w), "nf4": QuantizeNF4(rows, cols, w),
+	} {
+		b.Run(fmt.Sprintf("%s/m=%d/rows=%d/cols=%d", name, m, rows, cols), func(b *testing.B) {
+			for b.Loop() {
+				mat.MulT(y, x, m)
+			}
+			b.ReportMetric(2*float64(m*rows*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+func BenchmarkDot(b *testing.B) {
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, n := range []int{64, 576, 4096} {
+		x, y := randSlice(r, n), randSlice(r, n)
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			var s float32
+			for b.Loop() {
+				s += Dot(x, y)
+			}
+			_ = s
+			b.ReportMetric(2*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}

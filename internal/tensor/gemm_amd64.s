@@ -1,0 +1,112 @@
+#include "textflag.h"
+
+// AVX2+FMA SGEMM micro-kernel: a 6×16 tile of C in Y0–Y11 (two ymm per
+// row), B's 16 values for one p in Y12/Y13, A values broadcast into Y14/Y15.
+// Packed panels: a holds kc groups of 6 floats, b kc groups of 16 floats.
+
+#define STEP6x16(ao, bo) \
+	VMOVUPS (bo)(DI), Y12 \
+	VMOVUPS (bo+32)(DI), Y13 \
+	VBROADCASTSS (ao)(SI), Y14 \
+	VBROADCASTSS (ao+4)(SI), Y15 \
+	VFMADD231PS Y12, Y14, Y0 \
+	VFMADD231PS Y13, Y14, Y1 \
+	VFMADD231PS Y12, Y15, Y2 \
+	VFMADD231PS Y13, Y15, Y3 \
+	VBROADCASTSS (ao+8)(SI), Y14 \
+	VBROADCASTSS (ao+12)(SI), Y15 \
+	VFMADD231PS Y12, Y14, Y4 \
+	VFMADD231PS Y13, Y14, Y5 \
+	VFMADD231PS Y12, Y15, Y6 \
+	VFMADD231PS Y13, Y15, Y7 \
+	VBROADCASTSS (ao+16)(SI), Y14 \
+	VBROADCASTSS (ao+20)(SI), Y15 \
+	VFMADD231PS Y12, Y14, Y8 \
+	VFMADD231PS Y13, Y14, Y9 \
+	VFMADD231PS Y12, Y15, Y10 \
+	VFMADD231PS Y13, Y15, Y11
+
+// func sgemm6x16AVX2(kc int, a, b, c *float32, ldc int, acc bool)
+TEXT ·sgemm6x16AVX2(SB), NOSPLIT, $0-41
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ c+24(FP), DX
+	MOVQ ldc+32(FP), R8
+	SHLQ $2, R8
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+
+loop4:
+	CMPQ CX, $4
+	JLT  tail
+	STEP6x16(0, 0)
+	STEP6x16(24, 64)
+	STEP6x16(48, 128)
+	STEP6x16(72, 192)
+	ADDQ $96, SI
+	ADDQ $256, DI
+	SUBQ $4, CX
+	JMP  loop4
+
+tail:
+	TESTQ CX, CX
+	JEQ   store
+	STEP6x16(0, 0)
+	ADDQ $24, SI
+	ADDQ $64, DI
+	DECQ CX
+	JMP  tail
+
+store:
+	MOVBQZX acc+40(FP), AX
+	TESTQ   AX, AX
+	JEQ     write
+	VADDPS  (DX), Y0, Y0
+	VADDPS  32(DX), Y1, Y1
+	LEAQ    (DX)(R8*1), R9
+	VADDPS  (R9), Y2, Y2
+	VADDPS  32(R9), Y3, Y3
+	ADDQ    R8, R9
+	VADDPS  (R9), Y4, Y4
+	VADDPS  32(R9), Y5, Y5
+	ADDQ    R8, R9
+	VADDPS  (R9), Y6, Y6
+	VADDPS  32(R9), Y7, Y7
+	ADDQ    R8, R9
+	VADDPS  (R9), Y8, Y8
+	VADDPS  32(R9), Y9, Y9
+	ADDQ    R8, R9
+	VADDPS  (R9), Y10, Y10
+	VADDPS  32(R9), Y11, Y11
+
+write:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y2, (DX)
+	VMOVUPS Y3, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y10, (DX)
+	VMOVUPS Y11, 32(DX)
+	VZEROUPPER
+	RET
