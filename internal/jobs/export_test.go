@@ -1,0 +1,4 @@
+package jobs
+
+// Backoff exposes the retry delay for tests.
+var Backoff = backoff
