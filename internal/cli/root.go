@@ -67,6 +67,7 @@ func newRootCmd(env *Env) *cobra.Command {
 	}
 	root.AddCommand(
 		newQuickstartCmd(env),
+		newTokenizeCmd(env),
 	)
 	return root
 }
