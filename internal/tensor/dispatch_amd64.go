@@ -2,7 +2,7 @@ package tensor
 
 // Kernels chosen for this CPU at start-up.
 var (
-	defaultKernel = pick(hasAVX2FMA, avx2Kernel, goKernel)
+	defaultKernel = pick(hasAVX512, avx512Kernel, pick(hasAVX2FMA, avx2Kernel, goKernel))
 	dotImpl       = dotGo
 	axpyImpl      = axpyGo
 	dotBF16Impl   = dotBF16Go

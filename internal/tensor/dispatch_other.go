@@ -11,3 +11,6 @@ var (
 	dotQ8Impl     = dotQ8Go
 	dotNF4Impl    = dotNF4Go
 )
+
+// asmKernels lists the assembly micro-kernels this CPU can run: none.
+func asmKernels() []*microKernel { return nil }

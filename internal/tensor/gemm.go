@@ -174,7 +174,9 @@ func gemm(kern *microKernel, g *gemmOp) {
 // pack A and sweep the micro-kernel over the tiles.
 func gemmSerial(kern *microKernel, g *gemmOp) {
 	mr, nr := kern.mr, kern.nr
-	kcMax := min(kern.kc, g.k)
+	// Balance the k blocks so no slice is much thinner than the others
+	// (k=576 with kc=512 becomes two slices of 288, not 512+64).
+	kcMax := (g.k + (g.k+kern.kc-1)/kern.kc - 1) / ((g.k + kern.kc - 1) / kern.kc)
 	ncMax := min(kern.nc, roundUp(g.n, nr))
 	mcMax := min(kern.mc, roundUp(g.m, mr))
 	pa := getBuf(mcMax * kcMax)
@@ -182,7 +184,7 @@ func gemmSerial(kern *microKernel, g *gemmOp) {
 	defer bufPool.Put(pa)
 	defer bufPool.Put(pb)
 	bufA, bufB := *pa, *pb
-	var tile [16 * 16]float32
+	var tile [maxTile]float32 // edge tiles land here first
 	for jc := 0; jc < g.n; jc += ncMax {
 		nc := min(ncMax, g.n-jc)
 		for pc := 0; pc < g.k; pc += kcMax {
@@ -222,6 +224,9 @@ func gemmSerial(kern *microKernel, g *gemmOp) {
 		}
 	}
 }
+
+// maxTile bounds mr·nr of any micro-kernel (the edge-tile buffer size).
+const maxTile = 512
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
 

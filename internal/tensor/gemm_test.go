@@ -44,11 +44,7 @@ func refGemm(variant string, c, a, b []float32, m, n, k int, acc bool) []float64
 
 // kernelsUnderTest returns every micro-kernel this machine can run.
 func kernelsUnderTest() []*microKernel {
-	ks := []*microKernel{goKernel}
-	if defaultKernel != goKernel {
-		ks = append(ks, defaultKernel)
-	}
-	return ks
+	return append([]*microKernel{goKernel}, asmKernels()...)
 }
 
 // checkClose compares got with the float64 reference; the tolerance grows
