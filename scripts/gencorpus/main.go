@@ -3,6 +3,10 @@
 //
 //	go run ./scripts/gencorpus -out examples/corpus
 //
+// It also writes the retrieval test collection (BEIR layout: queries.jsonl
+// and qrels/test.tsv) to examples/retrieval and the extractive QA pairs to
+// examples/qa/qa.jsonl, next to the corpus folder.
+//
 // Output is deterministic: fixed dates, no randomness, zip entries with
 // fixed timestamps, PDFs with fixed creation dates. Before writing it checks
 // that every planted credit card passes Luhn, every IBAN passes its mod-97
@@ -11,6 +15,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -71,15 +76,23 @@ type nearDup struct {
 var epoch = time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
 
 func main() {
-	out := flag.String("out", "examples/corpus", "output folder")
+	out := flag.String("out", "examples/corpus", "corpus output folder")
+	retrieval := flag.String("retrieval", "", "retrieval collection folder (default: retrieval/ beside -out)")
+	qaDir := flag.String("qa", "", "QA pairs folder (default: qa/ beside -out)")
 	flag.Parse()
-	if err := run(*out); err != nil {
+	if *retrieval == "" {
+		*retrieval = filepath.Join(filepath.Dir(*out), "retrieval")
+	}
+	if *qaDir == "" {
+		*qaDir = filepath.Join(filepath.Dir(*out), "qa")
+	}
+	if err := run(*out, *retrieval, *qaDir); err != nil {
 		fmt.Fprintln(os.Stderr, "gencorpus:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out string) error {
+func run(out, retrievalDir, qaDir string) error {
 	docs := allDocs()
 	raws := allRaws()
 	files := map[string][]byte{}
@@ -120,6 +133,22 @@ func run(out string) error {
 		return err
 	}
 	files["MANIFEST.md"] = manifest(docs, raws, files)
+	evalFiles, err := evalCollections(texts)
+	if err != nil {
+		return err
+	}
+	if err := writeTree(out, files); err != nil {
+		return err
+	}
+	rel := map[string][]byte{"queries.jsonl": evalFiles["queries.jsonl"], "qrels/test.tsv": evalFiles["qrels/test.tsv"]}
+	if err := writeTree(retrievalDir, rel); err != nil {
+		return err
+	}
+	return writeTree(qaDir, map[string][]byte{"qa.jsonl": evalFiles["qa.jsonl"]})
+}
+
+// writeTree writes files (relative slash paths) under root.
+func writeTree(root string, files map[string][]byte) error {
 	paths := make([]string, 0, len(files))
 	for p := range files {
 		paths = append(paths, p)
@@ -127,7 +156,7 @@ func run(out string) error {
 	sort.Strings(paths)
 	total := 0
 	for _, p := range paths {
-		full := filepath.Join(out, filepath.FromSlash(p))
+		full := filepath.Join(root, filepath.FromSlash(p))
 		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 			return err
 		}
@@ -136,8 +165,80 @@ func run(out string) error {
 		}
 		total += len(files[p])
 	}
-	fmt.Printf("wrote %d files, %d bytes, to %s\n", len(paths), total, out)
+	fmt.Printf("wrote %d files, %d bytes, to %s\n", len(paths), total, root)
 	return nil
+}
+
+// evalCollections renders queries.jsonl, qrels/test.tsv and qa.jsonl after
+// checking that every judged document exists and every QA answer occurs in
+// its document.
+func evalCollections(texts map[string]string) (map[string][]byte, error) {
+	var errs []error
+	var qb, rb, ab bytes.Buffer
+	rb.WriteString("query-id\tcorpus-id\tscore\n")
+	seen := map[string]bool{}
+	for _, q := range queries {
+		if seen[q.id] {
+			errs = append(errs, fmt.Errorf("query %s: duplicate id", q.id))
+		}
+		seen[q.id] = true
+		line, _ := json.Marshal(map[string]string{"_id": q.id, "text": q.text})
+		qb.Write(line)
+		qb.WriteByte('\n')
+		docs := make([]string, 0, len(q.rels))
+		for d := range q.rels {
+			docs = append(docs, d)
+		}
+		sort.Slice(docs, func(i, j int) bool {
+			if q.rels[docs[i]] != q.rels[docs[j]] {
+				return q.rels[docs[i]] > q.rels[docs[j]]
+			}
+			return docs[i] < docs[j]
+		})
+		for _, d := range docs {
+			if _, ok := texts[d]; !ok {
+				errs = append(errs, fmt.Errorf("query %s: no document %s", q.id, d))
+			}
+			fmt.Fprintf(&rb, "%s\t%s\t%d\n", q.id, d, q.rels[d])
+		}
+	}
+	for _, p := range qaPairs {
+		t, ok := texts[p.path]
+		i := strings.Index(t, p.answer)
+		if !ok || i < 0 {
+			errs = append(errs, fmt.Errorf("qa %s: answer %q not in %s", p.id, p.answer, p.path))
+			continue
+		}
+		line, _ := json.Marshal(struct {
+			ID       string   `json:"id"`
+			Question string   `json:"question"`
+			Answers  []string `json:"answers"`
+			Document string   `json:"document"`
+			Context  string   `json:"context"`
+		}{p.id, p.question, []string{p.answer}, p.path, sentenceAround(t, i, len(p.answer))})
+		ab.Write(line)
+		ab.WriteByte('\n')
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return map[string][]byte{"queries.jsonl": qb.Bytes(), "qrels/test.tsv": rb.Bytes(), "qa.jsonl": ab.Bytes()}, nil
+}
+
+// sentenceAround returns the sentence or line holding text[i:i+n].
+func sentenceAround(text string, i, n int) string {
+	start := strings.LastIndexAny(text[:i], "\n") + 1
+	if j := strings.LastIndex(text[start:i], ". "); j >= 0 {
+		start += j + 2
+	}
+	end := len(text)
+	if j := strings.IndexByte(text[i+n:], '\n'); j >= 0 {
+		end = i + n + j
+	}
+	if j := strings.Index(text[i+n:end], ". "); j >= 0 {
+		end = i + n + j + 1
+	}
+	return strings.TrimSpace(text[start:end])
 }
 
 // checkPlanted verifies checksums and that each planted value is present.
