@@ -26,7 +26,7 @@ func detectEmails(_ *Detector, text string, out []Span) []Span {
 		if fileExtensions[strings.ToLower(tld)] {
 			continue
 		}
-		local := text[s:strings.IndexByte(text[s:e], '@')+s]
+		local := text[s : strings.IndexByte(text[s:e], '@')+s]
 		if strings.Contains(local, "..") {
 			continue
 		}

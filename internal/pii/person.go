@@ -65,7 +65,7 @@ var (
 	titleRE = regexp.MustCompile(`\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Mme|Mlle|Sr|Sra|Sir|Dame|Mister|Madam|Monsieur|Madame|Señor|Señora)\.?[ \t]+(` + nameToken + `(?:[ \t]+` + nameToken + `){0,2})`)
 	// Cue phrases: the following tokens are a person when a token is in
 	// the name lists or there are two or more tokens.
-	cueRE = regexp.MustCompile(`(?i:\b(?:full\s+name|name|contact\s+person|contact|customer|employee|patient|applicant|author|attn|attention|client|requested\s+by|reported\s+by|approved\s+by|assigned\s+to|signed\s+by|submitted\s+by|prepared\s+by|reviewed\s+by|written\s+by|reviewer|owner|dear|hi|hello|thanks|thank\s+you|regards|best\s+regards|kind\s+regards|best|sincerely|cheers|i'm|i\s+am|my\s+name\s+is|this\s+is|ask\s+for|from))[ \t]*[:,]?\s+(` + nameToken + `(?:[ \t]+` + nameToken + `){0,2})`)
+	cueRE  = regexp.MustCompile(`(?i:\b(?:full\s+name|name|contact\s+person|contact|customer|employee|patient|applicant|author|attn|attention|client|requested\s+by|reported\s+by|approved\s+by|assigned\s+to|signed\s+by|submitted\s+by|prepared\s+by|reviewed\s+by|written\s+by|reviewer|owner|dear|hi|hello|thanks|thank\s+you|regards|best\s+regards|kind\s+regards|best|sincerely|cheers|i'm|i\s+am|my\s+name\s+is|this\s+is|ask\s+for|from))[ \t]*[:,]?\s+(` + nameToken + `(?:[ \t]+` + nameToken + `){0,2})`)
 	wordRE = regexp.MustCompile(nameToken)
 	// Email local parts shaped first.last or first_last.
 	emailNameRE = regexp.MustCompile(`\b([A-Za-z]{2,})[._]([A-Za-z]{2,})[0-9]*@`)
