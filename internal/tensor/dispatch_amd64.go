@@ -2,12 +2,13 @@ package tensor
 
 // Kernels chosen for this CPU at start-up.
 var (
-	defaultKernel = pick(hasAVX512, avx512Kernel, pick(hasAVX2FMA, avx2Kernel, goKernel))
-	dotImpl       = dotGo
-	axpyImpl      = axpyGo
-	dotBF16Impl   = dotBF16Go
-	dotQ8Impl     = dotQ8Go
-	dotNF4Impl    = dotNF4Go
+	defaultKernel    = pick(hasAVX512, avx512Kernel, pick(hasAVX2FMA, avx2Kernel, goKernel))
+	dotImpl          = pick(hasAVX2FMA, dotAsm, dotGo)
+	axpyImpl         = pick(hasAVX2FMA, axpyAsm, axpyGo)
+	dotBF16Impl      = pick(hasAVX2FMA, dotBF16Asm, dotBF16Go)
+	dotQ8Impl        = pick(hasAVX2FMA, dotQ8Asm, dotQ8Go)
+	dotNF4Impl       = dotNF4Go
+	dotNF4BlocksImpl = pick(hasAVX2FMA, dotNF4BlocksAsm, dotNF4BlocksGo)
 )
 
 func pick[T any](cond bool, yes, no T) T {

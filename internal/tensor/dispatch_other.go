@@ -4,12 +4,13 @@ package tensor
 
 // Kernels chosen for this CPU: the portable Go ones on non-amd64 targets.
 var (
-	defaultKernel = goKernel
-	dotImpl       = dotGo
-	axpyImpl      = axpyGo
-	dotBF16Impl   = dotBF16Go
-	dotQ8Impl     = dotQ8Go
-	dotNF4Impl    = dotNF4Go
+	defaultKernel    = goKernel
+	dotImpl          = dotGo
+	axpyImpl         = axpyGo
+	dotBF16Impl      = dotBF16Go
+	dotQ8Impl        = dotQ8Go
+	dotNF4Impl       = dotNF4Go
+	dotNF4BlocksImpl = dotNF4BlocksGo
 )
 
 // asmKernels lists the assembly micro-kernels this CPU can run: none.

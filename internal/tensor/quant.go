@@ -231,6 +231,12 @@ func (m *NF4Mat) decodeFlat(dst []float32, e0 int) {
 func (m *NF4Mat) dotRow(r int, x []float32) float32 {
 	e0 := r * m.cols
 	x = x[:m.cols]
+	if m.cols%NF4BlockSize == 0 {
+		// Rows are whole blocks: decode in registers block by block.
+		b0 := e0 / NF4BlockSize
+		nb := m.cols / NF4BlockSize
+		return dotNF4BlocksImpl(m.q[e0/2:(e0+m.cols)/2], m.absmax[b0:b0+nb], x)
+	}
 	var total float32
 	for c := 0; c < m.cols; {
 		e := e0 + c
@@ -251,6 +257,16 @@ func (m *NF4Mat) dotRow(r int, x []float32) float32 {
 			total += s * m.absmax[blk]
 		}
 		c = end
+	}
+	return total
+}
+
+// dotNF4BlocksGo returns Σ_b absmax[b]·(block b of q)·x over len(absmax)
+// whole blocks of NF4BlockSize weights.
+func dotNF4BlocksGo(q []byte, absmax []float32, x []float32) float32 {
+	var total float32
+	for b, s := range absmax {
+		total += dotNF4Go(q[b*NF4BlockSize/2:(b+1)*NF4BlockSize/2], x[b*NF4BlockSize:(b+1)*NF4BlockSize]) * s
 	}
 	return total
 }

@@ -58,3 +58,70 @@ func TestScaleAdd(t *testing.T) {
 		t.Fatalf("Add aliasing dst=a: %v", x)
 	}
 }
+
+func TestQuantDots(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 20))
+	for n := 0; n <= 80; n++ {
+		t.Run(fmt.Sprintf("n=%d", n), func(t *testing.T) {
+			x := randSlice(r, n)
+			h := make([]uint16, n)
+			q := make([]int8, n)
+			nib := make([]byte, (n+1)/2)
+			var wantH, wantQ, wantN float64
+			for i := range x {
+				h[i] = F32ToBF16(float32(r.NormFloat64()))
+				q[i] = int8(r.IntN(255) - 127)
+				idx := byte(r.IntN(16))
+				if i&1 == 0 {
+					nib[i/2] |= idx << 4
+				} else {
+					nib[i/2] |= idx
+				}
+				wantH += float64(BF16ToF32(h[i])) * float64(x[i])
+				wantQ += float64(q[i]) * float64(x[i])
+				wantN += float64(NF4Code[idx]) * float64(x[i])
+			}
+			tol := 1e-5 * (1 + math.Sqrt(float64(n)))
+			if got := dotBF16Impl(h, x); math.Abs(float64(got)-wantH) > tol*(1+math.Abs(wantH)) {
+				t.Errorf("bf16 dot = %v want %v", got, wantH)
+			}
+			if got := dotQ8Impl(q, x); math.Abs(float64(got)-wantQ) > tol*(1+math.Abs(wantQ))*127 {
+				t.Errorf("q8 dot = %v want %v", got, wantQ)
+			}
+			if n%2 == 0 {
+				if got := dotNF4Impl(nib, x); math.Abs(float64(got)-wantN) > tol*(1+math.Abs(wantN)) {
+					t.Errorf("nf4 dot = %v want %v", got, wantN)
+				}
+			}
+		})
+	}
+}
+
+func TestNF4Blocks(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	impls := map[string]func(q []byte, absmax, x []float32) float32{"go": dotNF4BlocksGo, "default": dotNF4BlocksImpl}
+	for name, fn := range impls {
+		for _, nb := range []int{0, 1, 2, 5, 9} {
+			t.Run(fmt.Sprintf("%s/blocks=%d", name, nb), func(t *testing.T) {
+				n := nb * NF4BlockSize
+				q := make([]byte, n/2)
+				for i := range q {
+					q[i] = byte(r.IntN(256))
+				}
+				absmax, x := randSlice(r, nb), randSlice(r, n)
+				var want float64
+				for i := 0; i < n; i++ {
+					idx := q[i/2] >> 4
+					if i&1 == 1 {
+						idx = q[i/2] & 15
+					}
+					want += float64(NF4Code[idx]) * float64(absmax[i/NF4BlockSize]) * float64(x[i])
+				}
+				got := fn(q, absmax, x)
+				if math.Abs(float64(got)-want) > 1e-5*(1+math.Sqrt(float64(n)))*(1+math.Abs(want)) {
+					t.Fatalf("got %v want %v", got, want)
+				}
+			})
+		}
+	}
+}
