@@ -21,6 +21,9 @@ type Ingester struct {
 	Lang     *normalize.LanguageDetector
 	Limits   extract.Limits
 	Now      func() time.Time
+	// SecretKey keys consistent pseudonyms (WHET_SECRET_KEY); without it
+	// the pseudonym mode is refused rather than using a guessable key.
+	SecretKey []byte
 }
 
 // NewIngester returns an Ingester with the default extraction limits.
@@ -36,6 +39,7 @@ func NewIngester(ds *dataset.Service) (*Ingester, error) {
 type Source struct {
 	ID        string // registered source id; "" for uploads
 	Type      string // upload, folder, http, postgres, mysql, s3
+	URI       string // the source's root (folder path, base URL, bucket/prefix, redacted DSN)
 	AccessTag string // access-policy tag stamped on every document (default "internal")
 	Author    string // default author when the file names none
 	Mapping   extract.Mapping
@@ -200,6 +204,9 @@ func (in *Ingester) baseMetadata(src Source, key string, doc *extract.Document, 
 		"content_type": string(doc.Format),
 		"ingested_at":  now().UTC().Format(time.RFC3339),
 		"access_tag":   firstNonEmpty(src.AccessTag, "internal"),
+	}
+	if src.URI != "" {
+		meta["source_root"] = src.URI
 	}
 	if doc.Title != "" {
 		meta["title"] = doc.Title
