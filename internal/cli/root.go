@@ -68,6 +68,9 @@ func newRootCmd(env *Env) *cobra.Command {
 	root.AddCommand(
 		newQuickstartCmd(env),
 		newTokenizeCmd(env),
+		newModelCmd(env),
+		newGenerateCmd(env),
 	)
+	benchParent(root).AddCommand(newBenchGenerateCmd(env))
 	return root
 }

@@ -408,3 +408,46 @@ func Preset(name, arch string) (Config, error) {
 	}
 	return c, c.Validate()
 }
+
+// WeightBytes estimates the memory of the parameters stored in dtype
+// (f32, bf16, int8 with a f32 scale per row, nf4 with a f32 absmax per 64
+// weights); norms and biases are always f32.
+func (c Config) WeightBytes(dtype string) (int64, error) {
+	h, f, q, kv, v := int64(c.HiddenSize), int64(c.IntermediateSize), int64(c.QDim()), int64(c.KVDim()), int64(c.VocabSize)
+	type mat struct{ rows, cols int64 }
+	mats := []mat{{v, h}}
+	if !c.TieWordEmbeddings {
+		mats = append(mats, mat{v, h})
+	}
+	var vec int64 = h
+	for i := 0; i < c.NumLayers; i++ {
+		mats = append(mats, mat{q, h}, mat{kv, h}, mat{kv, h}, mat{h, q}, mat{f, h}, mat{f, h}, mat{h, f})
+		vec += 2 * h
+		if c.QKVBias {
+			vec += q + 2*kv
+		}
+		if c.OBias {
+			vec += h
+		}
+		if c.MLPBias {
+			vec += 2*f + h
+		}
+	}
+	total := 4 * vec
+	for _, m := range mats {
+		n := m.rows * m.cols
+		switch dtype {
+		case DTypeF32:
+			total += 4 * n
+		case DTypeBF16:
+			total += 2 * n
+		case DTypeInt8:
+			total += n + 4*m.rows
+		case DTypeNF4:
+			total += (n+1)/2 + 4*((n+63)/64)
+		default:
+			return 0, fmt.Errorf("%w: weight dtype %q (want f32, bf16, int8 or nf4)", ErrUnsupported, dtype)
+		}
+	}
+	return total, nil
+}

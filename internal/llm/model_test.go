@@ -221,3 +221,21 @@ func TestAttentionSavesProbabilities(t *testing.T) {
 		}
 	}
 }
+
+func TestWeightBytesMatchesModel(t *testing.T) {
+	for _, arch := range []string{"llama", "qwen2"} {
+		cfg, _ := Preset("tiny", arch)
+		cfg.MLPBias = true
+		m, _ := New(cfg, 1)
+		for _, dt := range []string{DTypeF32, DTypeBF16, DTypeInt8, DTypeNF4} {
+			q, err := m.Convert(dt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := cfg.WeightBytes(dt)
+			if err != nil || q.WeightBytes() != want {
+				t.Errorf("%s/%s: model %d bytes, estimate %d (%v)", arch, dt, q.WeightBytes(), want, err)
+			}
+		}
+	}
+}

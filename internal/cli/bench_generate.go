@@ -1,0 +1,305 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/whet-dev/whet/internal/llm"
+	"github.com/whet-dev/whet/internal/tensor"
+)
+
+// benchParent returns root's "bench" command, creating it when no other
+// file registered one, so each benchmark can live in its own file.
+func benchParent(root *cobra.Command) *cobra.Command {
+	for _, c := range root.Commands() {
+		if c.Name() == "bench" {
+			return c
+		}
+	}
+	b := &cobra.Command{Use: "bench", Short: "Measure whole workloads (generation, API, …)"}
+	root.AddCommand(b)
+	return b
+}
+
+// benchGenerateResult is one dtype's figures in `whet bench generate --json`.
+type benchGenerateResult struct {
+	DType            string             `json:"dtype"`
+	WeightBytes      int64              `json:"weight_bytes"`
+	PrefillTokens    int                `json:"prefill_tokens"`
+	PrefillTokPerSec float64            `json:"prefill_tok_per_s"`
+	PrefillGFLOPS    float64            `json:"prefill_gflop_per_s"`
+	DecodeTokPerSec  map[string]float64 `json:"decode_tok_per_s"` // by batch size
+	// DecodeReadGBps is weight bytes × batch-1 decode steps per second.
+	DecodeReadGBps float64 `json:"decode_weight_read_gb_per_s"`
+}
+
+type benchGenerateReport struct {
+	Model          string                `json:"model"`
+	Parameters     int64                 `json:"parameters"`
+	Threads        int                   `json:"threads"`
+	Runs           int                   `json:"runs"`
+	SGEMMGFLOPS    float64               `json:"sgemm_gflop_per_s"`
+	ReadGBps       float64               `json:"memory_read_gb_per_s"`
+	Results        []benchGenerateResult `json:"results"`
+	PrefillVsSGEMM float64               `json:"prefill_f32_vs_sgemm"`
+}
+
+func newBenchGenerateCmd(env *Env) *cobra.Command {
+	var (
+		preset, modelDir, dtypes, batches string
+		decodeTokens, prefillTokens, runs int
+		sgemmN, memMiB                    int
+		asJSON                            bool
+	)
+	cmd := &cobra.Command{
+		Use:   "generate",
+		Short: "Measure prefill and decode throughput of the native engine",
+		Long: `Measures, per weight format: prefill tokens/s for one prompt of
+--prefill-tokens tokens, and decode tokens/s for batches of sequences
+(--batch), each the median of --runs runs. For comparison it also measures
+SGEMM GFLOP/s (--sgemm-size, 1024³) and memory read bandwidth (sum over
+--read-mib, 512 MiB)
+in the same process. Weights are random (--preset) unless --model is given.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var bs []int
+			for _, s := range strings.Split(batches, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(s))
+				if err != nil || n < 1 {
+					return &exitError{code: 2, err: fmt.Errorf("bench generate: bad --batch %q", batches)}
+				}
+				bs = append(bs, n)
+			}
+			if runs < 1 || decodeTokens < 1 || prefillTokens < 1 {
+				return &exitError{code: 2, err: errors.New("bench generate: --runs, --decode-tokens and --prefill-tokens must be >= 1")}
+			}
+			var base *llm.Model
+			var err error
+			name := preset
+			if modelDir != "" {
+				name = modelDir
+			} else {
+				cfg, err := llm.Preset(preset, "llama")
+				if err != nil {
+					return fmt.Errorf("bench generate: %w", err)
+				}
+				if base, err = llm.New(cfg, 1); err != nil {
+					return fmt.Errorf("bench generate: %w", err)
+				}
+			}
+			rep := benchGenerateReport{Model: name, Threads: runtime.GOMAXPROCS(0), Runs: runs}
+			rep.SGEMMGFLOPS = median(runs, func() float64 { return measureSGEMM(sgemmN) })
+			rep.ReadGBps = median(runs, func() float64 { return measureReadBandwidth(memMiB) })
+			for _, dt := range strings.Split(dtypes, ",") {
+				dt = strings.TrimSpace(dt)
+				var m *llm.Model
+				if base != nil {
+					m, err = base.Convert(dt)
+				} else {
+					m, err = llm.Load(modelDir, llm.LoadOptions{DType: dt})
+				}
+				if err != nil {
+					return fmt.Errorf("bench generate: %w", err)
+				}
+				rep.Parameters = m.ParamCount()
+				r, err := benchModel(cmd, m, dt, prefillTokens, decodeTokens, runs, bs)
+				if err != nil {
+					return fmt.Errorf("bench generate: %s: %w", dt, err)
+				}
+				rep.Results = append(rep.Results, r)
+				if dt == llm.DTypeF32 && rep.SGEMMGFLOPS > 0 {
+					rep.PrefillVsSGEMM = r.PrefillGFLOPS / rep.SGEMMGFLOPS
+				}
+				m = nil
+				runtime.GC()
+			}
+			if asJSON {
+				enc := json.NewEncoder(env.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(rep)
+			}
+			printBenchGenerate(env, &rep, bs)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&preset, "preset", "smollm2-135m", "model shape with random weights: tiny or smollm2-135m")
+	f.StringVar(&modelDir, "model", "", "benchmark this model folder instead of a preset")
+	f.StringVar(&dtypes, "dtype", "f32,bf16,int8", "comma-separated weight formats: f32, bf16, int8, nf4")
+	f.StringVar(&batches, "batch", "1,8", "comma-separated decode batch sizes")
+	f.IntVar(&decodeTokens, "decode-tokens", 32, "decode steps per run")
+	f.IntVar(&prefillTokens, "prefill-tokens", 512, "prompt length for the prefill measurement")
+	f.IntVar(&runs, "runs", 3, "runs per figure (the median is reported)")
+	f.IntVar(&sgemmN, "sgemm-size", 1024, "matrix size of the SGEMM reference measurement")
+	f.IntVar(&memMiB, "read-mib", 512, "buffer size (MiB) of the memory read measurement")
+	f.BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// median runs fn n times and returns the median result.
+func median(n int, fn func() float64) float64 {
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = fn()
+	}
+	sort.Float64s(v)
+	return v[n/2]
+}
+
+func benchModel(cmd *cobra.Command, m *llm.Model, dt string, prefill, decode, runs int, batches []int) (benchGenerateResult, error) {
+	c := m.Config
+	r := benchGenerateResult{DType: dt, WeightBytes: m.WeightBytes(), PrefillTokens: prefill, DecodeTokPerSec: map[string]float64{}}
+	if prefill+decode+16 > m.MaxSeq() {
+		return r, fmt.Errorf("%w: prefill %d + decode %d exceeds context %d", llm.ErrContextOverflow, prefill, decode, m.MaxSeq())
+	}
+	tokens := make([]int, prefill)
+	for i := range tokens {
+		tokens[i] = (i*7919 + 13) % c.VocabSize
+	}
+	var runErr error
+	r.PrefillTokPerSec = median(runs, func() float64 {
+		cache := m.NewCache(prefill)
+		start := time.Now()
+		if _, err := m.ForwardLast(tokens, 0, cache); err != nil {
+			runErr = err
+		}
+		return float64(prefill) / time.Since(start).Seconds()
+	})
+	if runErr != nil {
+		return r, runErr
+	}
+	// FLOPs per prompt: 2 per weight per token for the projections (the
+	// vocabulary projection only for the last token) plus causal attention
+	// (QKᵀ and PV over about T²/2 pairs per head).
+	proj := c.ParamCount() - int64(c.VocabSize)*int64(c.HiddenSize)
+	if !c.TieWordEmbeddings {
+		proj -= int64(c.VocabSize) * int64(c.HiddenSize)
+	}
+	T := float64(prefill)
+	flops := 2*float64(proj)*T + 2*float64(c.VocabSize*c.HiddenSize) +
+		float64(c.NumLayers)*float64(c.NumHeads)*4*float64(c.HeadDim)*T*(T+1)/2
+	r.PrefillGFLOPS = flops / (T / r.PrefillTokPerSec) / 1e9
+	for _, b := range batches {
+		tps := median(runs, func() float64 {
+			caches := make([]*llm.KVCache, b)
+			next := make([]int, b)
+			for i := range caches {
+				caches[i] = m.NewCache(16 + decode)
+				if _, err := m.ForwardLast(tokens[i%prefill:i%prefill+1], 0, caches[i]); err != nil {
+					runErr = err
+					return 0
+				}
+				next[i] = tokens[(i+1)%prefill]
+			}
+			start := time.Now()
+			for s := 0; s < decode; s++ {
+				if cmd.Context().Err() != nil {
+					runErr = cmd.Context().Err()
+					return 0
+				}
+				logits, err := m.DecodeBatch(next, caches)
+				if err != nil {
+					runErr = err
+					return 0
+				}
+				for i := range next {
+					next[i] = argmaxF32(logits[i*c.VocabSize : (i+1)*c.VocabSize])
+				}
+			}
+			return float64(b*decode) / time.Since(start).Seconds()
+		})
+		if runErr != nil {
+			return r, runErr
+		}
+		r.DecodeTokPerSec[strconv.Itoa(b)] = tps
+		if b == 1 {
+			r.DecodeReadGBps = float64(r.WeightBytes) * tps / 1e9
+		}
+	}
+	return r, nil
+}
+
+func argmaxF32(x []float32) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// measureSGEMM returns GFLOP/s of one n³ SGEMM through internal/tensor.
+func measureSGEMM(n int) float64 {
+	a := make([]float32, n*n)
+	b := make([]float32, n*n)
+	c := make([]float32, n*n)
+	for i := range a {
+		a[i] = float32(i%17) * 0.01
+		b[i] = float32(i%13) * 0.01
+	}
+	tensor.MatMulNT(c, a, b, n, n, n, false) // warm up packing buffers
+	start := time.Now()
+	tensor.MatMulNT(c, a, b, n, n, n, false)
+	return 2 * float64(n) * float64(n) * float64(n) / time.Since(start).Seconds() / 1e9
+}
+
+// measureReadBandwidth returns GB/s of summing a float32 buffer of mib MiB
+// on every core.
+func measureReadBandwidth(mib int) float64 {
+	n := max(mib, 1) << 18
+	buf := make([]float32, n)
+	for i := range buf {
+		buf[i] = 1
+	}
+	sums := make([]float32, runtime.GOMAXPROCS(0)*16)
+	start := time.Now()
+	tensor.Parallel(runtime.GOMAXPROCS(0), func(lo, hi int) {
+		for w := lo; w < hi; w++ {
+			chunk := n / runtime.GOMAXPROCS(0)
+			s := buf[w*chunk : (w+1)*chunk]
+			var a0, a1, a2, a3 float32
+			for i := 0; i+3 < len(s); i += 4 {
+				a0 += s[i]
+				a1 += s[i+1]
+				a2 += s[i+2]
+				a3 += s[i+3]
+			}
+			sums[w*16] = a0 + a1 + a2 + a3
+		}
+	})
+	el := time.Since(start).Seconds()
+	return 4 * float64(n) / el / 1e9
+}
+
+func printBenchGenerate(env *Env, rep *benchGenerateReport, batches []int) {
+	fmt.Fprintf(env.Stdout, "model %s, %.1fM parameters, %d threads, median of %d runs\n",
+		rep.Model, float64(rep.Parameters)/1e6, rep.Threads, rep.Runs)
+	fmt.Fprintf(env.Stdout, "SGEMM: %.1f GFLOP/s; memory read: %.1f GB/s\n", rep.SGEMMGFLOPS, rep.ReadGBps)
+	w := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprint(w, "dtype\tweights MiB\tprefill tok/s\tprefill GFLOP/s")
+	for _, b := range batches {
+		fmt.Fprintf(w, "\tdecode b=%d tok/s", b)
+	}
+	fmt.Fprintln(w, "\tb=1 weight read GB/s")
+	for _, r := range rep.Results {
+		fmt.Fprintf(w, "%s\t%.1f\t%.1f\t%.1f", r.DType, float64(r.WeightBytes)/(1<<20), r.PrefillTokPerSec, r.PrefillGFLOPS)
+		for _, b := range batches {
+			fmt.Fprintf(w, "\t%.1f", r.DecodeTokPerSec[strconv.Itoa(b)])
+		}
+		fmt.Fprintf(w, "\t%.1f\n", r.DecodeReadGBps)
+	}
+	w.Flush()
+	if rep.PrefillVsSGEMM > 0 {
+		fmt.Fprintf(env.Stdout, "prefill f32 / SGEMM: %.0f%%\n", 100*rep.PrefillVsSGEMM)
+	}
+}
