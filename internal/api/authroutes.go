@@ -99,8 +99,10 @@ func parseTokenRequest(in *tokenInput) (TokenRequest, error) {
 func (s *Server) registerAuth(api huma.API) {
 	op := public(huma.Operation{
 		OperationID: "create-token", Method: http.MethodPost, Path: "/v1/auth/token", Tags: []string{"auth"},
-		Summary:     "OAuth2 client-credentials grant",
-		Description: "Exchanges an API key id (client_id) and secret (client_secret) for a short-lived Ed25519-signed JWT. `scope` may narrow the key's scopes.",
+		Summary: "OAuth2 client-credentials grant",
+		// The body is parsed by hand: OAuth2 clients send forms, others JSON.
+		SkipValidateBody: true,
+		Description:      "Exchanges an API key id (client_id) and secret (client_secret) for a short-lived Ed25519-signed JWT. `scope` may narrow the key's scopes.",
 		RequestBody: &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{
 			"application/x-www-form-urlencoded": {Schema: huma.SchemaFromType(api.OpenAPI().Components.Schemas, reflectType[TokenRequest]())},
 			"application/json":                  {Schema: huma.SchemaFromType(api.OpenAPI().Components.Schemas, reflectType[TokenRequest]())},

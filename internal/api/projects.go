@@ -66,8 +66,8 @@ func (s *Server) registerProjects(api huma.API) {
 	register(s, api, huma.Operation{OperationID: "update-project", Method: http.MethodPatch, Path: "/v1/projects/{project_id}", Tags: tags,
 		Summary: "Rename or describe a project (admin:* on the org or the project)"},
 		func(ctx context.Context, in *struct {
-			projectPath
-			Body ProjectUpdate
+			ProjectID string `path:"project_id" maxLength:"64"`
+			Body      ProjectUpdate
 		}) (*struct{ Body Project }, error) {
 			p := principal(ctx)
 			if !p.CanIn(in.ProjectID, auth.ScopeAdmin) {

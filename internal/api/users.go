@@ -59,8 +59,8 @@ func (s *Server) registerUsers(api huma.API) {
 	register(s, api, huma.Operation{OperationID: "update-user", Method: http.MethodPatch, Path: "/v1/users/{user_id}", Tags: tags,
 		Summary: "Change a user's role, status or project role bindings (admin:*)"},
 		func(ctx context.Context, in *struct {
-			userPath
-			Body UserUpdate
+			UserID string `path:"user_id" maxLength:"64"`
+			Body   UserUpdate
 		}) (*struct{ Body User }, error) {
 			p, err := s.require(ctx, auth.ScopeAdmin)
 			if err != nil {
