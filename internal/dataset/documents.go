@@ -170,6 +170,28 @@ func (s *Service) Tombstone(ctx context.Context, datasetID, sourceID string, see
 	return n, nil
 }
 
+// TombstoneKeys marks the active documents of a source with the given keys
+// (or rows of those keys, "key#row") as deleted, for delta connectors that
+// report deletions.
+func (s *Service) TombstoneKeys(ctx context.Context, datasetID, sourceID string, keys []string) (int, error) {
+	gone := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		gone[k] = true
+	}
+	keep := map[string]bool{}
+	err := s.ActiveDocuments(ctx, datasetID, func(d *Document) error {
+		base, _, _ := strings.Cut(d.SourceKey, "#")
+		if d.SourceID == sourceID && !gone[d.SourceKey] && !gone[base] {
+			keep[d.SourceKey] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return s.Tombstone(ctx, datasetID, sourceID, keep)
+}
+
 // ActiveDocuments calls fn for every active document of the dataset in
 // fingerprint order (a stable order, independent of ingestion order).
 func (s *Service) ActiveDocuments(ctx context.Context, datasetID string, fn func(*Document) error) error {

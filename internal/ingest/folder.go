@@ -2,7 +2,9 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -82,17 +84,37 @@ func (c FolderConfig) selects(rel string) bool {
 	return true
 }
 
-// SyncFolder ingests the selected files of a folder in path order, calling
-// progress after each. Files that vanished since the last sync are
-// tombstoned when src.ID is set. Unchanged files are recognised by their
-// fingerprint and add nothing.
-func (in *Ingester) SyncFolder(ctx context.Context, orgID string, ds *dataset.Dataset, src Source, cfg FolderConfig, progress func(done, total int)) (*Summary, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
+// folderCursor remembers each file's size and modification time, so a sync
+// reads only files that changed.
+type folderCursor struct {
+	Files map[string]string `json:"files"` // rel path → "size:mtime-ns"
+}
+
+type folderConnector struct{ cfg FolderConfig }
+
+func init() {
+	RegisterConnector("folder", func(config json.RawMessage, _ Secrets) (Connector, error) {
+		var cfg FolderConfig
+		if err := strictJSON(config, &cfg); err != nil {
+			return nil, err
+		}
+		if err := cfg.Validate(); err != nil {
+			return nil, err
+		}
+		return &folderConnector{cfg: cfg}, nil
+	})
+}
+
+// Sync lists the folder (a full listing), skipping files whose size and
+// modification time match the cursor.
+func (c *folderConnector) Sync(ctx context.Context, cursor json.RawMessage, emit func(Item) error) (json.RawMessage, bool, error) {
+	var prev folderCursor
+	if len(cursor) > 0 {
+		_ = json.Unmarshal(cursor, &prev)
 	}
-	root, err := filepath.Abs(cfg.Path)
+	root, err := filepath.Abs(c.cfg.Path)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var files []string
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -107,46 +129,53 @@ func (in *Ingester) SyncFolder(ctx context.Context, orgID string, ds *dataset.Da
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() || strings.HasPrefix(d.Name(), ".") || !cfg.selects(rel) {
-			return nil
+		if d.Type().IsRegular() && !strings.HasPrefix(d.Name(), ".") && c.cfg.selects(rel) {
+			files = append(files, rel)
 		}
-		files = append(files, rel)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("walk %s: %w", cfg.Path, err)
+		return nil, false, fmt.Errorf("walk %s: %w", c.cfg.Path, err)
 	}
 	sort.Strings(files)
-	sum := &Summary{}
-	seen := make(map[string]bool, len(files))
-	for i, rel := range files {
-		if err := ctx.Err(); err != nil {
-			return sum, err
-		}
+	next := folderCursor{Files: map[string]string{}}
+	for _, rel := range files {
 		full := filepath.Join(root, filepath.FromSlash(rel))
 		st, err := os.Stat(full)
 		if err != nil {
-			sum.Add(FileResult{Name: rel, Status: "error", Error: err.Error()})
-			continue
+			continue // vanished while listing: the next sync tombstones it
 		}
-		f, err := os.Open(full)
-		if err != nil {
-			sum.Add(FileResult{Name: rel, Status: "error", Error: err.Error()})
-			continue
+		stamp := fmt.Sprintf("%d:%d", st.Size(), st.ModTime().UnixNano())
+		next.Files[rel] = stamp
+		it := Item{Key: rel, URI: rel, Size: st.Size(), ModTime: st.ModTime(), Unchanged: prev.Files[rel] == stamp,
+			Open: func(context.Context) (io.ReadCloser, error) { return os.Open(full) }}
+		if err := emit(it); err != nil {
+			return nil, false, err
 		}
-		for _, r := range in.IngestFile(ctx, orgID, ds, src, rel, st.Size(), st.ModTime(), f) {
-			sum.Add(r)
-			seen[r.Name] = true
-		}
-		f.Close()
+	}
+	b, _ := json.Marshal(next)
+	return b, true, nil
+}
+
+// SyncFolder ingests the selected files of a folder in path order (a
+// one-off sync with no cursor): the CLI's `whet ingest folder` and the
+// quickstart use it. Files that vanished since the last sync are tombstoned
+// when src.ID is set; unchanged files are recognised by their fingerprint and
+// add nothing.
+func (in *Ingester) SyncFolder(ctx context.Context, orgID string, ds *dataset.Dataset, src Source, cfg FolderConfig, progress func(done, total int)) (*Summary, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &folderConnector{cfg: cfg}
+	total := 0
+	_, _, _ = c.Sync(ctx, nil, func(Item) error { total++; return nil })
+	res, err := in.SyncSource(ctx, orgID, ds, src, c, nil, func(done int, _ string) {
 		if progress != nil {
-			progress(i+1, len(files))
+			progress(done, total)
 		}
+	})
+	if res == nil {
+		return nil, err
 	}
-	if src.ID != "" {
-		if _, err := in.Datasets.Tombstone(ctx, ds.ID, src.ID, seen); err != nil {
-			return sum, err
-		}
-	}
-	return sum, nil
+	return &res.Summary, err
 }
