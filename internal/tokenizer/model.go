@@ -109,15 +109,20 @@ func (m *wordPiece) tokenize(word string, dst []tok) []tok {
 	}
 	mark := len(dst)
 	start := 0
+	buf := make([]byte, 0, len(m.prefix)+len(word))
 	for start < len(word) {
 		end := len(word)
 		found := -1
 		for end > start {
-			sub := word[start:end]
+			var id int
+			var ok bool
 			if start > 0 {
-				sub = m.prefix + sub
+				buf = append(append(buf[:0], m.prefix...), word[start:end]...)
+				id, ok = m.ids[string(buf)]
+			} else {
+				id, ok = m.ids[word[start:end]]
 			}
-			if id, ok := m.ids[sub]; ok {
+			if ok {
 				found = id
 				break
 			}

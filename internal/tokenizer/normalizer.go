@@ -131,7 +131,7 @@ func mapRunes(sp span, track bool, f func(dst []byte, r rune) []byte) span {
 			continue
 		}
 		o0, o1 := sp.orig(i, i+sz)
-		w.add(string(buf), o0, o1)
+		w.addBytes(buf, o0, o1)
 		i += sz
 	}
 	return w.span()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"unicode"
 )
@@ -45,8 +46,26 @@ func readGzip(t testing.TB, path string) []byte {
 	return b
 }
 
+// refCache shares the (immutable) reference tokenizers between tests.
+var refCache = struct {
+	sync.Mutex
+	m map[string]*Tokenizer
+}{m: map[string]*Tokenizer{}}
+
 // loadRef loads testdata/tokref/<name>.json.gz with its tokenizer_config.
 func loadRef(t testing.TB, name string) *Tokenizer {
+	t.Helper()
+	refCache.Lock()
+	defer refCache.Unlock()
+	if tk, ok := refCache.m[name]; ok {
+		return tk
+	}
+	tk := parseRef(t, name)
+	refCache.m[name] = tk
+	return tk
+}
+
+func parseRef(t testing.TB, name string) *Tokenizer {
 	t.Helper()
 	tk, err := Parse(readGzip(t, filepath.Join(refDir, name+".json.gz")))
 	if err != nil {

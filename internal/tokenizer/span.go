@@ -73,6 +73,20 @@ func (w *spanBuilder) add(str string, start, end int) {
 	}
 }
 
+// addBytes is add for a byte slice.
+func (w *spanBuilder) addBytes(b []byte, start, end int) {
+	if !w.set {
+		w.off = start
+		w.set = true
+	}
+	w.b = append(w.b, b...)
+	if w.track {
+		for range len(b) {
+			w.al = append(w.al, align{int32(start), int32(end)})
+		}
+	}
+}
+
 // copyFrom appends sp.s[i:j] keeping its alignment.
 func (w *spanBuilder) copyFrom(sp span, i, j int) {
 	if i >= j {

@@ -1,7 +1,6 @@
 package tokenizer
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -98,8 +97,7 @@ func Load(path string) (*Tokenizer, error) {
 // Parse reads a tokenizer from the bytes of a tokenizer.json file.
 func Parse(data []byte) (*Tokenizer, error) {
 	var f fileJSON
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&f); err != nil {
+	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
 	if isNull(f.Model) {
@@ -246,6 +244,29 @@ func parseModel(raw json.RawMessage) (model, error) {
 func parseMerges(raw json.RawMessage) ([][2]string, error) {
 	if isNull(raw) {
 		return nil, nil
+	}
+	var strs []string
+	if err := json.Unmarshal(raw, &strs); err == nil {
+		out := make([][2]string, len(strs))
+		for i, s := range strs {
+			a, b, ok := strings.Cut(s, " ")
+			if !ok || strings.Contains(b, " ") {
+				return nil, fmt.Errorf("%w: merge %d %q is not two tokens", ErrFormat, i, s)
+			}
+			out[i] = [2]string{a, b}
+		}
+		return out, nil
+	}
+	var pairs [][]string
+	if err := json.Unmarshal(raw, &pairs); err == nil {
+		out := make([][2]string, len(pairs))
+		for i, p := range pairs {
+			if len(p) != 2 {
+				return nil, fmt.Errorf("%w: merge %d is not a pair", ErrFormat, i)
+			}
+			out[i] = [2]string{p[0], p[1]}
+		}
+		return out, nil
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(raw, &items); err != nil {
