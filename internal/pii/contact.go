@@ -98,10 +98,14 @@ func detectPhones(_ *Detector, text string, out []Span) []Span {
 			i = sp.End
 			continue
 		}
-		// Restart at the next group.
+		// Restart at the next group ("1999-12-25 555-867-5309"), unless
+		// the run is one space-grouped number.
 		k := i + 1
 		for k < end && isDigit(text[k]) {
 			k++
+		}
+		if k < end && text[k] == ' ' {
+			k = end
 		}
 		i = k + 1
 	}
@@ -116,6 +120,9 @@ func badPhoneStart(text string, i int) bool {
 	case isAlnum(p) || strings.IndexByte(".-+/#@$", p) >= 0:
 		return true
 	case p == ',' || p == ':':
+		return i >= 2 && isDigit(text[i-2])
+	case p == ' ':
+		// "DE89 3704 0044 …": the middle of a longer spaced number.
 		return i >= 2 && isDigit(text[i-2])
 	case p == 0xAC || p == 0xA3: // last bytes of "€" and "£"
 		return true

@@ -63,8 +63,8 @@ func parseSource(t testing.TB, path string) []goldDoc {
 	return docs
 }
 
-func loadGold(t testing.TB) []goldDoc {
-	f, err := os.Open("testdata/labelled.jsonl")
+func loadGold(t testing.TB, path string) []goldDoc {
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,36 +82,41 @@ func loadGold(t testing.TB) []goldDoc {
 	return docs
 }
 
-// TestLabelledSource keeps labelled.jsonl in step with labelled.src; run
-// with -update after editing the source.
+// TestLabelledSource keeps the JSONL gold files in step with their .src
+// authoring files; run with -update after editing a source.
 func TestLabelledSource(t *testing.T) {
-	docs := parseSource(t, "testdata/labelled.src")
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	for _, d := range docs {
-		if err := enc.Encode(d); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if *update {
-		if err := os.WriteFile("testdata/labelled.jsonl", buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := os.ReadFile("testdata/labelled.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, buf.Bytes()) {
-		t.Fatal("testdata/labelled.jsonl is stale; run go test -run TestLabelledSource -update")
-	}
-	for _, d := range docs {
-		for _, s := range d.Spans {
-			if d.Text[s.Start:s.End] != s.Text {
-				t.Fatalf("%s: span %+v does not match text", d.ID, s)
+	for _, name := range []string{"labelled", "heldout"} {
+		t.Run(name, func(t *testing.T) {
+			src, dst := "testdata/"+name+".src", "testdata/"+name+".jsonl"
+			docs := parseSource(t, src)
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			for _, d := range docs {
+				if err := enc.Encode(d); err != nil {
+					t.Fatal(err)
+				}
 			}
-		}
+			if *update {
+				if err := os.WriteFile(dst, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := os.ReadFile(dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, buf.Bytes()) {
+				t.Fatalf("%s is stale; run go test -run TestLabelledSource -update", dst)
+			}
+			for _, d := range docs {
+				for _, s := range d.Spans {
+					if d.Text[s.Start:s.End] != s.Text {
+						t.Fatalf("%s: span %+v does not match text", d.ID, s)
+					}
+				}
+			}
+		})
 	}
 }
 
@@ -208,7 +213,7 @@ func TestLabelledAccuracy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs := loadGold(t)
+	docs := loadGold(t, "testdata/labelled.jsonl")
 	total := 0
 	for _, doc := range docs {
 		total += len(doc.Spans)
@@ -228,5 +233,30 @@ func TestLabelledAccuracy(t *testing.T) {
 		if c.recall() < 0.95 || c.precision() < 0.90 {
 			t.Errorf("%s: precision %.3f recall %.3f, goal ≥ 0.90 / ≥ 0.95", ty, c.precision(), c.recall())
 		}
+	}
+}
+
+// TestHeldOutAccuracy reports precision and recall on a second gold set
+// written after the detectors were tuned and never used to tune them, as
+// an honest estimate of accuracy on unseen text. It asserts only a floor.
+func TestHeldOutAccuracy(t *testing.T) {
+	d, err := NewDetector()
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := loadGold(t, "testdata/heldout.jsonl")
+	strict := evaluate(t, d, docs, true, testing.Verbose())
+	t.Logf("held-out strict:\n%s", table(strict))
+	t.Logf("held-out overlap:\n%s", table(evaluate(t, d, docs, false, false)))
+	var all prf
+	for _, ty := range AllTypes() {
+		if ty.Structured() {
+			all.tp += strict[ty].tp
+			all.fp += strict[ty].fp
+			all.fn += strict[ty].fn
+		}
+	}
+	if all.recall() < 0.85 || all.precision() < 0.85 {
+		t.Errorf("structured types on held-out: precision %.3f recall %.3f, floor 0.85", all.precision(), all.recall())
 	}
 }
