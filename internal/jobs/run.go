@@ -252,10 +252,10 @@ func (r *Run) Complete(ctx context.Context, result any, effect func(tx *sql.Tx) 
 				return fmt.Errorf("effect: %w", err)
 			}
 		}
-		if err := q.audit(ctx, tx, &r.job, q.systemActor(), "job.succeeded", map[string]any{"attempt": r.job.Attempts}); err != nil {
+		if err := q.appendLog(ctx, tx, r.job.ID, "info", fmt.Sprintf("succeeded on attempt %d", r.job.Attempts)); err != nil {
 			return err
 		}
-		return q.appendLog(ctx, tx, r.job.ID, "info", fmt.Sprintf("succeeded on attempt %d", r.job.Attempts))
+		return q.audit(ctx, tx, &r.job, q.systemActor(), "job.succeeded", map[string]any{"attempt": r.job.Attempts})
 	})
 	if err != nil {
 		if errors.Is(err, ErrLeaseLost) {

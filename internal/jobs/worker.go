@@ -166,10 +166,12 @@ func (q *Queue) claim(ctx context.Context, kinds []string) (job Job, token strin
 			payload["reclaimed_from"] = ownerWorker(prevOwner)
 			logMsg += fmt.Sprintf(" (reclaimed: the lease of worker %s expired)", ownerWorker(prevOwner))
 		}
-		if err := q.audit(ctx, tx, &j, q.systemActor(), "job.started", payload); err != nil {
+		// The audit append locks the chain head that every audited
+		// transaction shares, so it goes last to hold that lock briefly.
+		if err := q.appendLog(ctx, tx, j.ID, "info", logMsg); err != nil {
 			return err
 		}
-		if err := q.appendLog(ctx, tx, j.ID, "info", logMsg); err != nil {
+		if err := q.audit(ctx, tx, &j, q.systemActor(), "job.started", payload); err != nil {
 			return err
 		}
 		job, token = j, tok
@@ -202,14 +204,14 @@ func (q *Queue) settle(ctx context.Context, tx *sql.Tx, j *Job, st Status, msg, 
 		eta = NULL, lease_owner = '', lease_expires_at = NULL, finished_at = ?, updated_at = ? WHERE id = ?`), args...); err != nil {
 		return err
 	}
-	if err := q.audit(ctx, tx, j, actor, action, payload); err != nil {
-		return err
-	}
 	level := "error"
 	if st == StatusCancelled {
 		level = "warn"
 	}
-	return q.appendLog(ctx, tx, j.ID, level, msg)
+	if err := q.appendLog(ctx, tx, j.ID, level, msg); err != nil {
+		return err
+	}
+	return q.audit(ctx, tx, j, actor, action, payload)
 }
 
 // run executes one claimed attempt and records its outcome.
@@ -302,7 +304,9 @@ func (r *Run) heartbeatLoop(stop <-chan struct{}) {
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.q.opts.Heartbeat)
+		// A heartbeat may take up to half the lease; a shorter deadline
+		// would abandon transactions mid-flight on a loaded database.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.q.opts.LeaseTTL/2)
 		cancelReq, err := r.heartbeat(ctx)
 		cancel()
 		switch {
@@ -381,10 +385,10 @@ func (q *Queue) fail(ctx context.Context, r *Run, herr error) {
 			lease_owner = '', lease_expires_at = NULL, updated_at = ? WHERE id = ?`), msg, store.FormatTime(now.Add(delay)), ts, j.ID); err != nil {
 			return err
 		}
-		if err := q.audit(ctx, tx, &j, q.systemActor(), "job.retrying", map[string]any{"attempt": j.Attempts, "error": msg, "delay_ms": delay.Milliseconds()}); err != nil {
+		if err := q.appendLog(ctx, tx, j.ID, "warn", fmt.Sprintf("attempt %d of %d failed: %s; retrying in %s", j.Attempts, j.MaxAttempts, msg, delay.Round(time.Millisecond))); err != nil {
 			return err
 		}
-		return q.appendLog(ctx, tx, j.ID, "warn", fmt.Sprintf("attempt %d of %d failed: %s; retrying in %s", j.Attempts, j.MaxAttempts, msg, delay.Round(time.Millisecond)))
+		return q.audit(ctx, tx, &j, q.systemActor(), "job.retrying", map[string]any{"attempt": j.Attempts, "error": msg, "delay_ms": delay.Milliseconds()})
 	})
 	if err != nil {
 		q.log.Warn("jobs: could not record failure", "job", r.job.ID, "handler_err", herr, "err", err)
@@ -412,10 +416,10 @@ func (q *Queue) release(r *Run) {
 			eta = NULL, lease_owner = '', lease_expires_at = NULL, updated_at = ? WHERE id = ?`), ts, ts, j.ID); err != nil {
 			return err
 		}
-		if err := q.audit(ctx, tx, &j, q.systemActor(), "job.released", map[string]any{"attempt": j.Attempts, "reason": "worker shutdown"}); err != nil {
+		if err := q.appendLog(ctx, tx, j.ID, "info", fmt.Sprintf("worker %s shut down; job handed back to the queue", q.opts.WorkerID)); err != nil {
 			return err
 		}
-		return q.appendLog(ctx, tx, j.ID, "info", fmt.Sprintf("worker %s shut down; job handed back to the queue", q.opts.WorkerID))
+		return q.audit(ctx, tx, &j, q.systemActor(), "job.released", map[string]any{"attempt": j.Attempts, "reason": "worker shutdown"})
 	})
 	if err != nil {
 		q.log.Error("jobs: could not hand back lease", "job", r.job.ID, "err", err)
