@@ -9,6 +9,35 @@ import (
 // Run single-threaded for the OpenBLAS comparison (docs/BENCHMARKS.md):
 //
 //	go test -run '^$' -bench . -cpu 1 -count 5 ./internal/tensor
+//
+// Each benchmark reports its rate per wall-clock second and, as "-cpu"
+// metrics, per CPU-second of this process (robust to time slicing on a
+// shared machine; with -cpu 1 the two agree on an idle one).
+
+// rate runs the benchmark loop body and reports work/second metrics: flops
+// as GFLOP/s, bytes as GB/s (either may be 0 to omit it).
+func rate(b *testing.B, flops, bytes float64, body func()) {
+	b.Helper()
+	c0 := processCPUSeconds()
+	for b.Loop() {
+		body()
+	}
+	cpu := processCPUSeconds() - c0
+	wall := b.Elapsed().Seconds()
+	n := float64(b.N)
+	if flops > 0 {
+		b.ReportMetric(flops*n/wall/1e9, "GFLOP/s")
+		if cpu > 0 {
+			b.ReportMetric(flops*n/cpu/1e9, "GFLOP/s-cpu")
+		}
+	}
+	if bytes > 0 {
+		b.ReportMetric(bytes*n/wall/1e9, "GB/s")
+		if cpu > 0 {
+			b.ReportMetric(bytes*n/cpu/1e9, "GB/s-cpu")
+		}
+	}
+}
 
 var benchGemmShapes = [][3]int{
 	{256, 256, 256}, {512, 512, 512}, {1024, 1024, 1024}, {2048, 2048, 2048}, {4096, 4096, 4096},
@@ -28,11 +57,7 @@ func BenchmarkSGEMM(b *testing.B) {
 			}
 			b.Run(fmt.Sprintf("%s/m=%d/n=%d/k=%d", v.name, m, n, k), func(b *testing.B) {
 				x, w, c := randSlice(r, m*k), randSlice(r, n*k), make([]float32, m*n)
-				b.ResetTimer()
-				for b.Loop() {
-					v.fn(c, x, w, m, n, k, false)
-				}
-				b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				rate(b, 2*float64(m)*float64(n)*float64(k), 0, func() { v.fn(c, x, w, m, n, k, false) })
 			})
 		}
 	}
@@ -42,10 +67,7 @@ func BenchmarkSGEMMPortable(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	m, n, k := 512, 512, 512
 	x, w, c := randSlice(r, m*k), randSlice(r, n*k), make([]float32, m*n)
-	for b.Loop() {
-		gemm(goKernel, opNT(c, x, w, m, n, k, false))
-	}
-	b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	rate(b, 2*float64(m)*float64(n)*float64(k), 0, func() { gemm(goKernel, opNT(c, x, w, m, n, k, false)) })
 }
 
 func BenchmarkMatVec(b *testing.B) {
@@ -59,11 +81,7 @@ func BenchmarkMatVec(b *testing.B) {
 			"q8": QuantizeQ8(rows, cols, w), "nf4": QuantizeNF4(rows, cols, w),
 		} {
 			b.Run(fmt.Sprintf("%s/rows=%d/cols=%d", name, rows, cols), func(b *testing.B) {
-				for b.Loop() {
-					mat.MulT(y, x, 1)
-				}
-				b.ReportMetric(float64(mat.Bytes())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
-				b.ReportMetric(2*float64(rows*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				rate(b, 2*float64(rows*cols), float64(mat.Bytes()), func() { mat.MulT(y, x, 1) })
 			})
 		}
 	}
@@ -79,10 +97,7 @@ func BenchmarkQuantMulT(b *testing.B) {
 		"q8": QuantizeQ8(rows, cols, w), "nf4": QuantizeNF4(rows, cols, w),
 	} {
 		b.Run(fmt.Sprintf("%s/m=%d/rows=%d/cols=%d", name, m, rows, cols), func(b *testing.B) {
-			for b.Loop() {
-				mat.MulT(y, x, m)
-			}
-			b.ReportMetric(2*float64(m*rows*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			rate(b, 2*float64(m*rows*cols), 0, func() { mat.MulT(y, x, m) })
 		})
 	}
 }
@@ -93,11 +108,8 @@ func BenchmarkDot(b *testing.B) {
 		x, y := randSlice(r, n), randSlice(r, n)
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 			var s float32
-			for b.Loop() {
-				s += Dot(x, y)
-			}
+			rate(b, 2*float64(n), 0, func() { s += Dot(x, y) })
 			_ = s
-			b.ReportMetric(2*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
 	}
 }

@@ -3,6 +3,7 @@ package tensor
 // Kernels chosen for this CPU at start-up.
 var (
 	defaultKernel    = pick(hasAVX512, avx512Kernel, pick(hasAVX2FMA, avx2Kernel, goKernel))
+	transposeImpl    = pick(hasAVX2FMA, transposeAsm, transposeGo)
 	dotImpl          = pick(hasAVX2FMA, dotAsm, dotGo)
 	axpyImpl         = pick(hasAVX2FMA, axpyAsm, axpyGo)
 	dotBF16Impl      = pick(hasAVX2FMA, dotBF16Asm, dotBF16Go)

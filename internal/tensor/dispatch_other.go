@@ -5,6 +5,7 @@ package tensor
 // Kernels chosen for this CPU: the portable Go ones on non-amd64 targets.
 var (
 	defaultKernel    = goKernel
+	transposeImpl    = transposeGo
 	dotImpl          = dotGo
 	axpyImpl         = axpyGo
 	dotBF16Impl      = dotBF16Go

@@ -278,18 +278,23 @@ func packB(dst []float32, g *gemmOp, pc, kc, jc, nc, nr int) {
 				copy(d[p*nr:p*nr+cols], src)
 			}
 		case g.rsb == 1:
-			for j := 0; j < cols; j++ {
-				src := g.b[(jc+jr+j)*g.csb+pc:][:kc]
-				for p, v := range src {
-					d[p*nr+j] = v
-				}
-			}
+			transposeImpl(d, nr, g.b[(jc+jr)*g.csb+pc:], g.csb, cols, kc)
 		default:
 			for p := 0; p < kc; p++ {
 				for j := 0; j < cols; j++ {
 					d[p*nr+j] = g.b[(pc+p)*g.rsb+(jc+jr+j)*g.csb]
 				}
 			}
+		}
+	}
+}
+
+// transposeGo writes dst[p*ldd+j] = src[j*lds+p] for j < rows, p < kc.
+func transposeGo(dst []float32, ldd int, src []float32, lds, rows, kc int) {
+	for j := 0; j < rows; j++ {
+		row := src[j*lds:][:kc]
+		for p, v := range row {
+			dst[p*ldd+j] = v
 		}
 	}
 }

@@ -8,7 +8,9 @@ overrides, so OpenBLAS picks its kernel for this CPU:
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 \
         /usr/bin/python3 scripts/bench/sgemm_numpy.py [--reps 7]
 
-Prints one line per shape: the median GFLOP/s (or GB/s for mat-vec) over reps.
+Prints one line per shape: the median GFLOP/s (or GB/s for mat-vec) over reps,
+per wall-clock second and per CPU-second of this process (the latter is robust
+to time slicing on a shared machine; single-threaded they agree when idle).
 """
 import argparse
 import ctypes
@@ -43,19 +45,21 @@ def blas_library():
 
 
 def median_time(fn, reps, min_time=0.2):
+    """Return the median (wall, cpu) seconds per call over reps batches."""
     fn()  # warm up
-    times = []
+    walls, cpus = [], []
     for _ in range(reps):
         n = 0
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         while True:
             fn()
             n += 1
             dt = time.perf_counter() - t0
             if dt >= min_time:
                 break
-        times.append(dt / n)
-    return statistics.median(times)
+        walls.append(dt / n)
+        cpus.append((time.process_time() - c0) / n)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def main():
@@ -72,15 +76,17 @@ def main():
         a = rng.standard_normal((m, k), dtype=np.float32)
         b = rng.standard_normal((n, k), dtype=np.float32)
         c = np.empty((m, n), dtype=np.float32)
-        t = median_time(lambda: np.matmul(a, b.T, out=c), args.reps)
-        print(f"sgemm_nt m={m} n={n} k={k} gflops={2 * m * n * k / t / 1e9:.1f}")
+        t, tc = median_time(lambda: np.matmul(a, b.T, out=c), args.reps)
+        f = 2 * m * n * k / 1e9
+        print(f"sgemm_nt m={m} n={n} k={k} gflops={f / t:.1f} gflops_cpu={f / tc:.1f}")
         sys.stdout.flush()
     for rows, cols in ((576, 1536), (1536, 576), (49152, 576)):
         w = rng.standard_normal((rows, cols), dtype=np.float32)
         x = rng.standard_normal(cols, dtype=np.float32)
         y = np.empty(rows, dtype=np.float32)
-        t = median_time(lambda: np.matmul(w, x, out=y), args.reps)
-        print(f"matvec_f32 rows={rows} cols={cols} gbs={4 * rows * cols / t / 1e9:.1f}")
+        t, tc = median_time(lambda: np.matmul(w, x, out=y), args.reps)
+        g = 4 * rows * cols / 1e9
+        print(f"matvec_f32 rows={rows} cols={cols} gbs={g / t:.1f} gbs_cpu={g / tc:.1f}")
         sys.stdout.flush()
 
 
