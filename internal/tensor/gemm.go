@@ -241,12 +241,7 @@ func packA(dst []float32, g *gemmOp, ic, mc, pc, kc, mr int) {
 		}
 		switch {
 		case g.csa == 1:
-			for i := 0; i < rows; i++ {
-				src := g.a[(ic+ir+i)*g.rsa+pc:][:kc]
-				for p, v := range src {
-					d[p*mr+i] = v
-				}
-			}
+			transposeImpl(d, mr, g.a[(ic+ir)*g.rsa+pc:], g.rsa, rows, kc)
 		case g.rsa == 1:
 			for p := 0; p < kc; p++ {
 				src := g.a[(pc+p)*g.csa+ic+ir:][:rows]
