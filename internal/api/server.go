@@ -13,6 +13,8 @@ import (
 	"github.com/whet-dev/whet/internal/audit"
 	"github.com/whet-dev/whet/internal/auth"
 	"github.com/whet-dev/whet/internal/blob"
+	"github.com/whet-dev/whet/internal/dataset"
+	"github.com/whet-dev/whet/internal/ingest"
 	"github.com/whet-dev/whet/internal/jobs"
 	"github.com/whet-dev/whet/internal/store"
 )
@@ -26,12 +28,15 @@ const DefaultMaxBodyBytes = 1 << 20
 // Deps are what the server is built from; the composition root (cli serve)
 // fills them in.
 type Deps struct {
-	DB     *store.DB
-	Auth   *auth.Service
-	Audit  *audit.Log
-	Jobs   *jobs.Queue // nil: job routes answer 503
-	Blob   blob.Store  // may be nil until a route needs it
-	Logger *slog.Logger
+	DB    *store.DB
+	Auth  *auth.Service
+	Audit *audit.Log
+	Jobs  *jobs.Queue // nil: job routes answer 503
+	Blob  blob.Store  // may be nil until a route needs it
+	// Datasets and Ingest serve the dataset routes (nil: they answer 503).
+	Datasets *dataset.Service
+	Ingest   *ingest.Ingester
+	Logger   *slog.Logger
 	// MaxBodyBytes bounds every request body (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
 	// Now is the clock (default time.Now).
@@ -40,14 +45,16 @@ type Deps struct {
 
 // Server is whet's HTTP API.
 type Server struct {
-	db      *store.DB
-	auth    *auth.Service
-	audit   *audit.Log
-	jobs    *jobs.Queue
-	blob    blob.Store
-	log     *slog.Logger
-	now     func() time.Time
-	maxBody int64
+	db       *store.DB
+	auth     *auth.Service
+	audit    *audit.Log
+	jobs     *jobs.Queue
+	blob     blob.Store
+	datasets *dataset.Service
+	ingest   *ingest.Ingester
+	log      *slog.Logger
+	now      func() time.Time
+	maxBody  int64
 
 	mux     *http.ServeMux
 	api     huma.API
@@ -66,7 +73,7 @@ func New(d Deps) *Server {
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	s := &Server{db: d.DB, auth: d.Auth, audit: d.Audit, jobs: d.Jobs, blob: d.Blob, log: d.Logger, now: d.Now, maxBody: d.MaxBodyBytes, mux: http.NewServeMux()}
+	s := &Server{db: d.DB, auth: d.Auth, audit: d.Audit, jobs: d.Jobs, blob: d.Blob, datasets: d.Datasets, ingest: d.Ingest, log: d.Logger, now: d.Now, maxBody: d.MaxBodyBytes, mux: http.NewServeMux()}
 	s.metrics = newMetrics(s.jobs)
 
 	cfg := huma.DefaultConfig("whet API", Version)
@@ -89,6 +96,8 @@ func New(d Deps) *Server {
 	s.registerUsers(s.api)
 	s.registerKeys(s.api)
 	s.registerAudit(s.api)
+	s.registerJobs(s.api)
+	s.registerDatasets(s.api)
 
 	s.handler = s.middleware(s.mux)
 	return s

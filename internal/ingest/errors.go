@@ -19,3 +19,5 @@ func strictJSON(raw json.RawMessage, v any) error {
 	}
 	return nil
 }
+
+func errorsIsConfig(err error) bool { return errors.Is(err, ErrConfig) }

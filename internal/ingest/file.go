@@ -13,10 +13,13 @@ import (
 	"github.com/whet-dev/whet/internal/dataset"
 	"github.com/whet-dev/whet/internal/extract"
 	"github.com/whet-dev/whet/internal/normalize"
+	"github.com/whet-dev/whet/internal/store"
 )
 
 // Ingester extracts files and adds them to datasets.
 type Ingester struct {
+	DB       *store.DB
+	Audit    dataset.Auditor
 	Datasets *dataset.Service
 	Lang     *normalize.LanguageDetector
 	Limits   extract.Limits
@@ -27,12 +30,12 @@ type Ingester struct {
 }
 
 // NewIngester returns an Ingester with the default extraction limits.
-func NewIngester(ds *dataset.Service) (*Ingester, error) {
+func NewIngester(db *store.DB, a dataset.Auditor, ds *dataset.Service) (*Ingester, error) {
 	det, err := normalize.NewLanguageDetector()
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
-	return &Ingester{Datasets: ds, Lang: det, Now: time.Now}, nil
+	return &Ingester{DB: db, Audit: a, Datasets: ds, Lang: det, Now: time.Now}, nil
 }
 
 // Source describes where a batch of files comes from.

@@ -34,8 +34,9 @@ func newFixture(t *testing.T, db *store.DB, kind dataset.Kind) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := dataset.NewService(db, bs, audit.New(db, nil), nil)
-	in, err := ingest.NewIngester(svc)
+	al := audit.New(db, nil)
+	svc := dataset.NewService(db, bs, al, nil)
+	in, err := ingest.NewIngester(db, al, svc)
 	if err != nil {
 		t.Fatal(err)
 	}
