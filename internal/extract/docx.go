@@ -100,6 +100,10 @@ func extractDOCX(ctx context.Context, data []byte, lim Limits) (*Document, error
 		return nil, err
 	}
 	levels := styleLevels(styles)
+	numbering, err := z.readAll("word/numbering.xml")
+	if err != nil {
+		return nil, err
+	}
 	body, err := z.readAll(main)
 	if err != nil {
 		return nil, err
@@ -107,7 +111,7 @@ func extractDOCX(ctx context.Context, data []byte, lim Limits) (*Document, error
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	doc, err := parseDocumentXML(ctx, body, levels)
+	doc, err := parseDocumentXML(ctx, body, levels, numberFormats(numbering))
 	if err != nil {
 		return nil, err
 	}
@@ -201,11 +205,86 @@ type docxPara struct {
 	style   string
 	outline int // paragraph-level outline override, -1 when none
 	list    bool
+	numID   string
 	ilvl    int
 	text    strings.Builder
 }
 
-func parseDocumentXML(ctx context.Context, body []byte, levels map[string]int) (*Document, error) {
+// numKey identifies one level of one list definition.
+type numKey struct {
+	numID string
+	ilvl  int
+}
+
+// numberFormats reads word/numbering.xml and reports which list levels are
+// numbered (decimal, letters, roman) rather than bulleted.
+func numberFormats(numbering []byte) map[numKey]string {
+	formats := map[numKey]string{}
+	if len(numbering) == 0 {
+		return formats
+	}
+	abstract := map[string]map[int]string{} // abstractNumId → ilvl → numFmt
+	numToAbstract := map[string]string{}
+	dec := xml.NewDecoder(bytes.NewReader(numbering))
+	var curAbstract, curNum string
+	curLvl := -1
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			switch t.Name.Local {
+			case "abstractNum":
+				curAbstract = xmlAttr(t, "abstractNumId")
+				abstract[curAbstract] = map[int]string{}
+			case "lvl":
+				curLvl, _ = strconv.Atoi(xmlAttr(t, "ilvl"))
+			case "numFmt":
+				if m := abstract[curAbstract]; m != nil && curLvl >= 0 {
+					m[curLvl] = xmlAttr(t, "val")
+				}
+			case "num":
+				curNum = xmlAttr(t, "numId")
+			case "abstractNumId":
+				if curNum != "" {
+					numToAbstract[curNum] = xmlAttr(t, "val")
+				}
+			}
+		case xml.EndElement:
+			switch t.Name.Local {
+			case "abstractNum":
+				curAbstract, curLvl = "", -1
+			case "num":
+				curNum = ""
+			}
+		}
+	}
+	for num, abs := range numToAbstract {
+		for lvl, f := range abstract[abs] {
+			formats[numKey{num, lvl}] = f
+		}
+	}
+	return formats
+}
+
+// listMarkerFor renders the marker of the n-th (1-based) item of a list level.
+func listMarkerFor(format string, n int) string {
+	switch format {
+	case "decimal", "decimalZero":
+		return strconv.Itoa(n) + ". "
+	case "lowerLetter":
+		return string(rune('a'+(n-1)%26)) + ". "
+	case "upperLetter":
+		return string(rune('A'+(n-1)%26)) + ". "
+	case "lowerRoman", "upperRoman":
+		return strconv.Itoa(n) + ". "
+	}
+	return "- "
+}
+
+func parseDocumentXML(ctx context.Context, body []byte, levels map[string]int, formats map[numKey]string) (*Document, error) {
 	dec := xml.NewDecoder(bytes.NewReader(body))
 	var b builder
 	var para *docxPara
@@ -214,6 +293,7 @@ func parseDocumentXML(ctx context.Context, body []byte, levels map[string]int) (
 	var cell []string   // paragraphs of the current cell
 	var inText, inDel bool
 	count := 0
+	counters := map[numKey]int{}
 	finishPara := func() {
 		if para == nil {
 			return
@@ -236,7 +316,15 @@ func parseDocumentXML(ctx context.Context, body []byte, levels map[string]int) (
 		case lvl > 0:
 			b.heading(lvl, text)
 		case p.list:
-			b.block(strings.Repeat("  ", p.ilvl) + "- " + text)
+			k := numKey{p.numID, p.ilvl}
+			counters[k]++
+			// A new item at a level restarts the numbering of deeper levels.
+			for ck := range counters {
+				if ck.numID == p.numID && ck.ilvl > p.ilvl {
+					delete(counters, ck)
+				}
+			}
+			b.block(strings.Repeat("  ", p.ilvl) + listMarkerFor(formats[k], counters[k]) + text)
 		default:
 			b.block(text)
 		}
@@ -277,6 +365,10 @@ func parseDocumentXML(ctx context.Context, body []byte, levels map[string]int) (
 			case "numPr":
 				if para != nil {
 					para.list = true
+				}
+			case "numId":
+				if para != nil {
+					para.numID = xmlAttr(t, "val")
 				}
 			case "ilvl":
 				if para != nil {

@@ -263,6 +263,7 @@ func TestDOCX(t *testing.T) {
 		`<w:p><w:pPr><w:numPr><w:ilvl w:val="0"/><w:numId w:val="1"/></w:numPr></w:pPr><w:r><w:t>Check pressure</w:t></w:r></w:p>` +
 		`<w:tbl><w:tr><w:tc><w:p><w:r><w:t>Axle</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>Pressure</w:t></w:r></w:p></w:tc></w:tr>` +
 		`<w:tr><w:tc><w:p><w:r><w:t>Front</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>3.5</w:t></w:r><w:r><w:t xml:space="preserve"> bar</w:t></w:r></w:p></w:tc></w:tr></w:tbl>` +
+		para("Heading2", "Steps") + numbered("2", "0", "Park") + numbered("2", "1", "Brake") + numbered("2", "1", "Chock") + numbered("2", "0", "Leave") +
 		para("berschrift1", "Drivers") + `<w:p><w:r><w:t>Old</w:t></w:r><w:del><w:r><w:delText>deleted</w:delText></w:r></w:del><w:r><w:tab/><w:t>rule</w:t></w:r></w:p>`
 	doc := mustExtract(t, "handbook.docx", docxOf(t, body), Options{})
 	checkDoc(t, doc)
@@ -274,6 +275,9 @@ func TestDOCX(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("section lacks %q: %q", want, text)
 		}
+	}
+	if steps, _ := sectionText(doc, "Steps"); !strings.Contains(steps, "1. Park\n\n  a. Brake\n\n  b. Chock\n\n2. Leave") {
+		t.Fatalf("numbered list = %q", steps)
 	}
 	if _, path := sectionText(doc, "Drivers"); !reflect.DeepEqual(path, []string{"Fleet Handbook", "Drivers"}) {
 		t.Fatalf("Drivers path = %q", path)

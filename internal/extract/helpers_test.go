@@ -51,7 +51,21 @@ func docxOf(t testing.TB, body string) []byte {
 		[2]string{"word/document.xml", doc},
 		[2]string{"word/styles.xml", testStyles},
 		[2]string{"docProps/core.xml", core},
+		[2]string{"word/numbering.xml", testNumbering},
 	)
+}
+
+const testNumbering = `<?xml version="1.0" encoding="UTF-8"?>
+<w:numbering xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">
+<w:abstractNum w:abstractNumId="0"><w:lvl w:ilvl="0"><w:numFmt w:val="bullet"/></w:lvl></w:abstractNum>
+<w:abstractNum w:abstractNumId="1"><w:lvl w:ilvl="0"><w:numFmt w:val="decimal"/></w:lvl><w:lvl w:ilvl="1"><w:numFmt w:val="lowerLetter"/></w:lvl></w:abstractNum>
+<w:num w:numId="1"><w:abstractNumId w:val="0"/></w:num>
+<w:num w:numId="2"><w:abstractNumId w:val="1"/></w:num>
+</w:numbering>`
+
+// numbered is a list paragraph of list numID at level ilvl.
+func numbered(numID, ilvl, text string) string {
+	return `<w:p><w:pPr><w:numPr><w:ilvl w:val="` + ilvl + `"/><w:numId w:val="` + numID + `"/></w:numPr></w:pPr><w:r><w:t>` + text + `</w:t></w:r></w:p>`
 }
 
 func para(style, text string) string {
