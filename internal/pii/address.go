@@ -2,41 +2,90 @@ package pii
 
 import (
 	"regexp"
+	"strings"
 )
 
 const (
-	// Street suffixes of US and UK addresses.
+	// Street suffixes of US and UK addresses; abbreviations may take a dot.
 	streetSuffix = `(?:(?:Street|Avenue|Road|Boulevard|Lane|Drive|Court|Place|Way|Terrace|Parkway|Circle|Highway|Square|Close|Crescent|Gardens|Grove|Mews|Row|Hill|Loop|Trail|Walk|Alley|Plaza|Park|Wharf|Quay|Parade)\b|(?:St|Ave|Rd|Blvd|Ln|Dr|Ct|Pl|Ter|Pkwy|Cir|Hwy|Sq|Cres)\b\.?)`
 	capWord      = `[A-Z][A-Za-z'’\-]*`
 	unit         = `(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm|#)\.?\s*#?[A-Za-z0-9\-]{1,6})?`
 	usStateZip   = `[A-Z]{2}\s+[0-9]{5}(?:-[0-9]{4})?`
 	ukPostcode   = `[A-Z]{1,2}[0-9][A-Z0-9]?\s?[0-9][A-Z]{2}`
 	cityTail     = `(?:,\s*` + capWord + `(?:\s+` + capWord + `){0,2},?\s+(?:` + usStateZip + `|` + ukPostcode + `))?`
+	deWord       = `[A-ZÄÖÜ][a-zäöüß]+`
 )
 
-var addressREs = []struct {
+// Patterns anchored at the start of a house number.
+var numberAddressREs = []struct {
 	name string
 	re   *regexp.Regexp
 }{
 	// 350 Fifth Avenue, Suite 4100, New York, NY 10118 / 221B Baker Street, London NW1 6XE
-	{"address_us_uk", regexp.MustCompile(`\b[0-9]{1,6}[A-Z]?\s+(?:[NSEW]\.?\s+)?(?:` + capWord + `\s+){0,3}(?:` + capWord + `|[0-9]{1,3}(?:st|nd|rd|th))\s+` + streetSuffix + unit + cityTail)},
+	{"address_us_uk", regexp.MustCompile(`^[0-9]{1,6}[A-Z]?\s+(?:[NSEW]\.?\s+)?(?:` + capWord + `\s+){0,3}(?:` + capWord + `|[0-9]{1,3}(?:st|nd|rd|th))\s+` + streetSuffix + unit + cityTail)},
 	// 9 Kingsway, Manchester M1 1AA: any street name when a UK postcode follows.
-	{"address_uk", regexp.MustCompile(`\b[0-9]{1,4}[A-Z]?\s+(?:` + capWord + `\s+){0,3}` + capWord + `,\s+` + capWord + `(?:\s+` + capWord + `)?\s+` + ukPostcode + `\b`)},
-	// PO Box 1234, Austin, TX 78701
-	{"address_po_box", regexp.MustCompile(`\bP\.?\s?O\.?\s+Box\s+[0-9]{1,6}` + cityTail)},
-	// Hauptstraße 12, 10115 Berlin / Lindenweg 7a
-	{"address_de", regexp.MustCompile(`\b[A-ZÄÖÜ][a-zäöüß]+(?:straße|strasse|str\.|weg|gasse|allee|platz|ring|damm|ufer|chaussee|markt|kai|steig|pfad)\s+[0-9]{1,4}\s?[a-z]?\b(?:,\s*[0-9]{5}\s+[A-ZÄÖÜ][a-zäöüß]+(?:\s+[a-zäöüß]+)?)?`)},
-	// Am Sandtorkai 5, 20457 Hamburg: any street words when a five-digit
-	// postcode and a town follow.
-	{"address_de_postcode", regexp.MustCompile(`\b(?:[A-ZÄÖÜ][a-zäöüß]+\s+){0,3}[A-ZÄÖÜ][a-zäöüß]+\s+[0-9]{1,4}[a-z]?,\s*[0-9]{5}\s+[A-ZÄÖÜ][a-zäöüß]+`)},
+	{"address_uk", regexp.MustCompile(`^[0-9]{1,4}[A-Z]?\s+(?:` + capWord + `\s+){0,3}` + capWord + `,\s+` + capWord + `(?:\s+` + capWord + `)?\s+` + ukPostcode + `\b`)},
 	// 4 Rue de Rivoli
-	{"address_fr", regexp.MustCompile(`\b[0-9]{1,4}(?:\s?(?:bis|ter))?,?\s+(?:[Rr]ue|[Aa]venue|[Bb]oulevard|[Pp]lace|[Cc]hemin|[Aa]llée|[Qq]uai|[Ii]mpasse)\s+(?:(?:de\s+la|de\s+l'|de|du|des|d')\s*)?` + capWord + `(?:\s+` + capWord + `){0,2}`)},
+	{"address_fr", regexp.MustCompile(`^[0-9]{1,4}(?:\s?(?:bis|ter))?,?\s+(?:[Rr]ue|[Aa]venue|[Bb]oulevard|[Pp]lace|[Cc]hemin|[Aa]llée|[Qq]uai|[Ii]mpasse)\s+(?:(?:de\s+la|de\s+l'|de|du|des|d')\s*)?` + capWord + `(?:\s+` + capWord + `){0,2}`)},
 }
 
-func detectAddresses(_ *Detector, text string, out []Span) []Span {
-	for _, a := range addressREs {
-		for _, m := range a.re.FindAllStringIndex(text, -1) {
-			out = append(out, span(TypeAddress, text, m[0], m[1], 0.8, a.name))
+var (
+	// PO Box 1234, Austin, TX 78701
+	poBoxRE = regexp.MustCompile(`\bP\.?\s?O\.?\s+Box\s+[0-9]{1,6}` + cityTail)
+	// Hauptstraße 12, 10115 Berlin / Lindenweg 7a, anchored at the street word.
+	deStreetRE = regexp.MustCompile(`^` + deWord + `(?:straße|strasse|str\.|weg|gasse|allee|platz|ring|damm|ufer|chaussee|markt|kai|steig|pfad)\s+[0-9]{1,4}\s?[a-z]?\b(?:,\s*[0-9]{5}\s+` + deWord + `(?:\s+[a-zäöüß]+)?)?`)
+	// Am Sandtorkai 5, 20457 Hamburg: any street words when a five-digit
+	// postcode and a town follow; run on a window before the postcode.
+	dePostcodeRE = regexp.MustCompile(`(?:` + deWord + `\s+){0,3}` + deWord + `\s+[0-9]{1,4}[a-z]?,\s*[0-9]{5}\s+` + deWord)
+)
+
+var deSuffixes = []string{"straße", "strasse", "str.", "weg", "gasse", "allee", "platz", "ring", "damm", "ufer", "chaussee", "markt", "kai", "steig", "pfad"}
+
+func detectAddresses(_ *Detector, x *doc, out []Span) []Span {
+	text := x.text
+	for _, pos := range x.numStarts {
+		for _, a := range numberAddressREs {
+			if m := anchored(a.re, text, pos, 200); m != nil {
+				out = append(out, span(TypeAddress, text, m[0], m[1], 0.8, a.name))
+			}
+		}
+	}
+	if x.containsAny("box") {
+		for _, m := range poBoxRE.FindAllStringIndex(text, -1) {
+			out = append(out, span(TypeAddress, text, m[0], m[1], 0.8, "address_po_box"))
+		}
+	}
+	for _, suf := range deSuffixes {
+		for off := 0; off < len(x.lower); {
+			k := strings.Index(x.lower[off:], suf)
+			if k < 0 {
+				break
+			}
+			at := off + k
+			off = at + len(suf)
+			s := at
+			for s > 0 && isLetter(text[s-1]) {
+				s--
+			}
+			if s == at {
+				continue
+			}
+			if m := anchored(deStreetRE, text, s, 120); m != nil {
+				out = append(out, span(TypeAddress, text, m[0], m[1], 0.8, "address_de"))
+			}
+		}
+	}
+	// ", 12345 Town": look back from each German-style postcode.
+	for _, pos := range x.numStarts {
+		comma := pos >= 1 && text[pos-1] == ',' || pos >= 2 && text[pos-1] == ' ' && text[pos-2] == ','
+		if !comma || runEnd(text, pos)-pos != 5 {
+			continue
+		}
+		w := max(0, pos-80)
+		for _, m := range dePostcodeRE.FindAllStringIndex(text[w:min(len(text), pos+40)], -1) {
+			if w+m[1] > pos && (w+m[0] == 0 || !isLetter(text[w+m[0]-1])) {
+				out = append(out, span(TypeAddress, text, w+m[0], w+m[1], 0.8, "address_de_postcode"))
+			}
 		}
 	}
 	return out

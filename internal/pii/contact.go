@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-var emailRE = regexp.MustCompile(`[A-Za-z0-9](?:[A-Za-z0-9._%+\-]*[A-Za-z0-9_%+\-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}`)
+var emailRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9._%+\-]*[A-Za-z0-9_%+\-])?@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}`)
 
 // fileExtensions are "TLDs" that mark asset names like logo@2x.png.
 var fileExtensions = map[string]bool{
@@ -13,24 +13,44 @@ var fileExtensions = map[string]bool{
 	"ico": true, "css": true, "js": true, "ts": true, "json": true, "map": true, "pdf": true,
 }
 
-func detectEmails(_ *Detector, text string, out []Span) []Span {
-	for _, m := range emailRE.FindAllStringIndex(text, -1) {
-		s, e := m[0], m[1]
-		if s > 0 && (isAlnum(text[s-1]) || strings.IndexByte(".%+-@", text[s-1]) >= 0) {
+func isLocalChar(c byte) bool {
+	return ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || isDigit(c) || strings.IndexByte("._%+-", c) >= 0
+}
+
+// detectEmails works outward from each '@': back over the local part, then
+// the anchored pattern forward.
+func detectEmails(_ *Detector, x *doc, out []Span) []Span {
+	text := x.text
+	lastEnd := 0
+	for off := 0; off < len(text); {
+		k := strings.IndexByte(text[off:], '@')
+		if k < 0 {
+			break
+		}
+		at := off + k
+		off = at + 1
+		s := at
+		for s > lastEnd && isLocalChar(text[s-1]) {
+			s--
+		}
+		if s == at || !isAlnum(text[s]) || (s > 0 && (isAlnum(text[s-1]) || text[s-1] == '@')) {
 			continue
 		}
+		m := anchored(emailRE, text, s, at-s+256)
+		if m == nil {
+			continue
+		}
+		e := m[1]
 		if e < len(text) && (isAlnum(text[e]) || text[e] == '@') {
 			continue
 		}
 		tld := text[strings.LastIndexByte(text[s:e], '.')+s+1 : e]
-		if fileExtensions[strings.ToLower(tld)] {
-			continue
-		}
-		local := text[s : strings.IndexByte(text[s:e], '@')+s]
-		if strings.Contains(local, "..") {
+		if fileExtensions[strings.ToLower(tld)] || strings.Contains(text[s:at], "..") {
 			continue
 		}
 		out = append(out, span(TypeEmail, text, s, e, 0.99, "email"))
+		lastEnd = e
+		off = e
 	}
 	return out
 }
@@ -60,7 +80,8 @@ func isPhoneSep(b byte) bool { return b == ' ' || b == '-' || b == '.' || b == '
 // detectPhones scans runs of digits and single separators, trims them and
 // checks them against the phone formats, shortening a run group by group
 // from the right when the whole run is not a number.
-func detectPhones(_ *Detector, text string, out []Span) []Span {
+func detectPhones(_ *Detector, x *doc, out []Span) []Span {
+	text := x.text
 	for i := 0; i < len(text); {
 		c := text[i]
 		if !(isDigit(c) || c == '+' || c == '(') {

@@ -1,6 +1,7 @@
 package pii
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -25,7 +26,56 @@ func NewDetector() (*Detector, error) {
 	return &Detector{first: first, last: last}, nil
 }
 
-type detectFunc func(d *Detector, text string, out []Span) []Span
+// doc is one text under detection with the views several detectors share.
+type doc struct {
+	text  string
+	lower string // ASCII-lower-cased text, same byte offsets
+	// numStarts are the offsets of digit runs not glued to a preceding
+	// letter or digit: where numbers (cards, SSNs, IPs, house numbers) start.
+	numStarts []int
+}
+
+func newDoc(text string) *doc {
+	x := &doc{text: text}
+	b := []byte(text)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+		if isDigit(c) && (i == 0 || !isAlnum(text[i-1])) {
+			x.numStarts = append(x.numStarts, i)
+		}
+	}
+	x.lower = string(b)
+	return x
+}
+
+// containsAny reports whether the lower-cased text contains one of subs.
+func (x *doc) containsAny(subs ...string) bool {
+	for _, s := range subs {
+		if strings.Contains(x.lower, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// anchored runs re, which must start with ^, on a window of text at pos
+// and returns the submatch indexes shifted to text offsets, or nil.
+func anchored(re *regexp.Regexp, text string, pos, window int) []int {
+	m := re.FindStringSubmatchIndex(text[pos:min(len(text), pos+window)])
+	if m == nil {
+		return nil
+	}
+	for i := range m {
+		if m[i] >= 0 {
+			m[i] += pos
+		}
+	}
+	return m
+}
+
+type detectFunc func(d *Detector, x *doc, out []Span) []Span
 
 var detectors = map[Type]detectFunc{
 	TypeEmail:       detectEmails,
@@ -47,10 +97,11 @@ func (d *Detector) Detect(text string, types ...Type) []Span {
 	if len(types) == 0 {
 		types = AllTypes()
 	}
+	x := newDoc(text)
 	var cands []Span
 	for _, t := range types {
 		if f, ok := detectors[t]; ok {
-			cands = f(d, text, cands)
+			cands = f(d, x, cands)
 		}
 	}
 	return resolve(cands)

@@ -7,10 +7,19 @@ import (
 )
 
 // cardRE finds 13–19 digits with optional single space or dash separators.
-var cardRE = regexp.MustCompile(`[0-9](?:[ \-]?[0-9]){12,18}`)
+var cardRE = regexp.MustCompile(`^[0-9](?:[ \-]?[0-9]){12,18}`)
 
-func detectCards(_ *Detector, text string, out []Span) []Span {
-	for _, m := range cardRE.FindAllStringIndex(text, -1) {
+func detectCards(_ *Detector, x *doc, out []Span) []Span {
+	text := x.text
+	lastEnd := 0
+	for _, pos := range x.numStarts {
+		if pos < lastEnd {
+			continue
+		}
+		m := anchored(cardRE, text, pos, 40)
+		if m == nil {
+			continue
+		}
 		s, e := m[0], m[1]
 		if s > 0 && (isAlnum(text[s-1]) || strings.IndexByte("-.,/+#", text[s-1]) >= 0) {
 			continue
@@ -33,6 +42,7 @@ func detectCards(_ *Detector, text string, out []Span) []Span {
 			continue
 		}
 		out = append(out, span(TypeCreditCard, text, s, e, 0.97, "credit_card"))
+		lastEnd = e
 	}
 	return out
 }
@@ -129,14 +139,21 @@ var ibanLengths = map[string]int{
 	"TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
 }
 
-var ibanRE = regexp.MustCompile(`[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}`)
+var ibanRE = regexp.MustCompile(`^[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}`)
 
-func detectIBANs(_ *Detector, text string, out []Span) []Span {
-	for _, m := range ibanRE.FindAllStringIndex(text, -1) {
-		s := m[0]
-		if s > 0 && isAlnum(text[s-1]) {
+func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }
+
+func detectIBANs(_ *Detector, x *doc, out []Span) []Span {
+	text := x.text
+	for i := 0; i+4 <= len(text); i++ {
+		if !isUpper(text[i]) || !isUpper(text[i+1]) || !isDigit(text[i+2]) || !isDigit(text[i+3]) || (i > 0 && isAlnum(text[i-1])) {
 			continue
 		}
+		m := anchored(ibanRE, text, i, 48)
+		if m == nil {
+			continue
+		}
+		s := m[0]
 		want, ok := ibanLengths[text[s:s+2]]
 		if !ok {
 			continue
@@ -186,14 +203,24 @@ func ibanChecksum(iban string) bool {
 }
 
 var (
-	ssnRE     = regexp.MustCompile(`([0-9]{3})([\- ])([0-9]{2})([\- ])([0-9]{4})`)
-	ssnBareRE = regexp.MustCompile(`[0-9]{9}`)
+	ssnRE = regexp.MustCompile(`^([0-9]{3})([\- ])([0-9]{2})([\- ])([0-9]{4})`)
 )
 
 var ssnCues = []string{"ssn", "ss#", "social security", "social security number", "soc sec", "tax id", "taxpayer id", "itin"}
 
-func detectSSNs(_ *Detector, text string, out []Span) []Span {
-	for _, m := range ssnRE.FindAllStringSubmatchIndex(text, -1) {
+func detectSSNs(_ *Detector, x *doc, out []Span) []Span {
+	text := x.text
+	for _, pos := range x.numStarts {
+		if e := runEnd(text, pos); e-pos == 9 && (e == len(text) || !isAlnum(text[e])) {
+			if containsWord(before(text, pos, 24), ssnCues...) && validSSN(text[pos:pos+3], text[pos+3:pos+5], text[pos+5:e]) {
+				out = append(out, span(TypeSSN, text, pos, e, 0.9, "ssn_context"))
+			}
+			continue
+		}
+		m := anchored(ssnRE, text, pos, 11)
+		if m == nil {
+			continue
+		}
 		s, e := m[0], m[1]
 		if text[m[4]:m[5]] != text[m[8]:m[9]] {
 			continue // mixed separators
@@ -217,19 +244,15 @@ func detectSSNs(_ *Detector, text string, out []Span) []Span {
 		}
 		out = append(out, span(TypeSSN, text, s, e, score, "ssn"))
 	}
-	for _, m := range ssnBareRE.FindAllStringIndex(text, -1) {
-		s, e := m[0], m[1]
-		if (s > 0 && isAlnum(text[s-1])) || (e < len(text) && isAlnum(text[e])) {
-			continue
-		}
-		if !containsWord(before(text, s, 24), ssnCues...) {
-			continue
-		}
-		if validSSN(text[s:s+3], text[s+3:s+5], text[s+5:e]) {
-			out = append(out, span(TypeSSN, text, s, e, 0.9, "ssn_context"))
-		}
-	}
 	return out
+}
+
+// runEnd returns the end of the run of digits starting at i.
+func runEnd(text string, i int) int {
+	for i < len(text) && isDigit(text[i]) {
+		i++
+	}
+	return i
 }
 
 // validSSN applies the Social Security Administration's rules: no area

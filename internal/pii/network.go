@@ -7,8 +7,8 @@ import (
 )
 
 var (
-	ipv4RE = regexp.MustCompile(`[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}`)
-	ipv6RE = regexp.MustCompile(`[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*`)
+	ipv4RE = regexp.MustCompile(`^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}`)
+	ipv6RE = regexp.MustCompile(`^[0-9A-Fa-f:]*:[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*`)
 )
 
 // versionCues mark a dotted quad as a version or build number rather than
@@ -17,8 +17,15 @@ var (
 var versionCues = []string{"version", "ver", "release", "firmware", "build", "hotfix", "patch", "update",
 	"upgrade", "chrome", "firefox", "safari", "edge", "python", "node", "sdk", "kernel", "driver", "rev", "revision"}
 
-func detectIPs(_ *Detector, text string, out []Span) []Span {
-	for _, m := range ipv4RE.FindAllStringIndex(text, -1) {
+func isHex(c byte) bool { return isDigit(c) || ('a' <= c && c <= 'f') || ('A' <= c && c <= 'F') }
+
+func detectIPs(_ *Detector, x *doc, out []Span) []Span {
+	text := x.text
+	for _, pos := range x.numStarts {
+		m := anchored(ipv4RE, text, pos, 15)
+		if m == nil {
+			continue
+		}
 		s, e := m[0], m[1]
 		if s > 0 && (isAlnum(text[s-1]) || text[s-1] == '.' || text[s-1] == '-') {
 			continue
@@ -35,8 +42,28 @@ func detectIPs(_ *Detector, text string, out []Span) []Span {
 		}
 		out = append(out, span(TypeIPAddress, text, s, e, 0.95, "ipv4"))
 	}
-	for _, m := range ipv6RE.FindAllStringIndex(text, -1) {
-		s, e := m[0], m[1]
+	// IPv6: from each ':' back to the start of its hex-and-colon token.
+	lastEnd := 0
+	for off := 0; off < len(text); {
+		k := strings.IndexByte(text[off:], ':')
+		if k < 0 {
+			break
+		}
+		c := off + k
+		off = c + 1
+		if c < lastEnd {
+			continue
+		}
+		s := c
+		for s > 0 && (isHex(text[s-1]) || text[s-1] == ':') {
+			s--
+		}
+		m := anchored(ipv6RE, text, s, 64)
+		if m == nil {
+			continue
+		}
+		e := m[1]
+		lastEnd = e
 		if s > 0 && (isAlnum(text[s-1]) || text[s-1] == '.') {
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
 )
@@ -56,20 +57,86 @@ func fold(s string) string {
 	return b.String()
 }
 
-// A name token: capitalised, then lower-case letters, with O'Brien,
-// McDonald and Al-Sayed shapes.
-const nameToken = `\p{Lu}(?:['’]\p{Lu})?\p{Ll}[\p{L}'’\-]*`
+// token is one word of the text: letters with inner apostrophes or hyphens.
+type token struct {
+	start, end int
+	lower      string // ASCII-lower-cased
+	name       bool   // shaped like a name: "Anna", "O'Brien", "Al-Sayed", "McDonald"
+}
 
-var (
-	// Titles: the following one to three name tokens are a person.
-	titleRE = regexp.MustCompile(`\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Mme|Mlle|Sr|Sra|Sir|Dame|Mister|Madam|Monsieur|Madame|Señor|Señora)\.?[ \t]+(` + nameToken + `(?:[ \t]+` + nameToken + `){0,2})`)
-	// Cue phrases: the following tokens are a person when a token is in
-	// the name lists or there are two or more tokens.
-	cueRE  = regexp.MustCompile(`(?i:\b(?:full\s+name|name|contact\s+person|contact|customer|employee|patient|applicant|author|attn|attention|client|requested\s+by|reported\s+by|approved\s+by|assigned\s+to|signed\s+by|submitted\s+by|prepared\s+by|reviewed\s+by|written\s+by|reviewer|owner|dear|hi|hello|thanks|thank\s+you|regards|best\s+regards|kind\s+regards|best|sincerely|cheers|i'm|i\s+am|my\s+name\s+is|this\s+is|ask\s+for|from))[ \t]*[:,]?\s+(` + nameToken + `(?:[ \t]+` + nameToken + `){0,2})`)
-	wordRE = regexp.MustCompile(nameToken)
-	// Email local parts shaped first.last or first_last.
-	emailNameRE = regexp.MustCompile(`\b([A-Za-z]{2,})[._]([A-Za-z]{2,})[0-9]*@`)
-)
+// tokenize splits text into words.
+func tokenize(x *doc) []token {
+	text := x.text
+	var toks []token
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if !unicode.IsLetter(r) {
+			i += size
+			continue
+		}
+		s := i
+		i += size
+		for i < len(text) {
+			r, size = utf8.DecodeRuneInString(text[i:])
+			if unicode.IsLetter(r) || unicode.IsMark(r) {
+				i += size
+				continue
+			}
+			if r == '\'' || r == '’' || r == '-' {
+				if n, _ := utf8.DecodeRuneInString(text[i+size:]); i+size < len(text) && unicode.IsLetter(n) {
+					i += size
+					continue
+				}
+			}
+			break
+		}
+		toks = append(toks, token{start: s, end: i, lower: x.lower[s:i], name: nameShaped(text[s:i])})
+	}
+	return toks
+}
+
+// nameShaped: an upper-case letter, optionally an apostrophe and another
+// upper-case letter (O'Brien), then a lower-case letter.
+func nameShaped(w string) bool {
+	r, n := utf8.DecodeRuneInString(w)
+	if !unicode.IsUpper(r) {
+		return false
+	}
+	w = w[n:]
+	if strings.HasPrefix(w, "'") || strings.HasPrefix(w, "’") {
+		_, q := utf8.DecodeRuneInString(w)
+		r2, n2 := utf8.DecodeRuneInString(w[q:])
+		if !unicode.IsUpper(r2) {
+			return false
+		}
+		w = w[q+n2:]
+	}
+	r, _ = utf8.DecodeRuneInString(w)
+	return unicode.IsLower(r)
+}
+
+var titles = map[string]bool{
+	"Mr": true, "Mrs": true, "Ms": true, "Miss": true, "Mx": true, "Dr": true, "Prof": true, "Herr": true,
+	"Frau": true, "Mme": true, "Mlle": true, "Sr": true, "Sra": true, "Sir": true, "Dame": true,
+	"Mister": true, "Madam": true, "Monsieur": true, "Madame": true, "Señor": true, "Señora": true,
+}
+
+// cues are the lower-cased phrases after which a name follows, longest
+// first so that "best regards" wins over "best".
+var cues = func() [][]string {
+	var out [][]string
+	for _, p := range []string{"full name", "my name is", "contact person", "requested by", "reported by", "approved by",
+		"assigned to", "signed by", "submitted by", "prepared by", "reviewed by", "written by", "thank you",
+		"best regards", "kind regards", "i am", "this is", "ask for",
+		"name", "contact", "customer", "employee", "patient", "applicant", "author", "attn", "attention", "client",
+		"reviewer", "owner", "dear", "hi", "hello", "thanks", "regards", "best", "sincerely", "cheers", "i'm", "from", "signed"} {
+		out = append(out, strings.Fields(p))
+	}
+	return out
+}()
+
+// emailNameRE finds email local parts shaped first.last or first_last.
+var emailNameRE = regexp.MustCompile(`^([A-Za-z]{2,})[._]([A-Za-z]{2,})[0-9]*$`)
 
 // notNames are capitalised words that follow cue words ("Hi Team",
 // "Contact Support") or head sentences but are never names.
@@ -100,91 +167,164 @@ func nameEnd(text string, s, e int) int {
 	return s + len(trimPossessive(text[s:e]))
 }
 
-func detectPersons(d *Detector, text string, out []Span) []Span {
-	for _, m := range titleRE.FindAllStringSubmatchIndex(text, -1) {
-		s, e := m[2], m[3]
-		if notNames[fold(text[s:e])] {
+func blanks(s string) bool { return s != "" && strings.Trim(s, " \t") == "" }
+
+// nameRun returns how many name-shaped tokens from toks[i] on (at most
+// three) are separated by spaces or tabs only.
+func nameRun(text string, toks []token, i int) int {
+	n := 0
+	for j := i; j < len(toks) && n < 3 && toks[j].name; j++ {
+		if j > i && !blanks(text[toks[j-1].end:toks[j].start]) {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+func detectPersons(d *Detector, x *doc, out []Span) []Span {
+	text := x.text
+	toks := tokenize(x)
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		// Title: "Dr. Priya Patel", "Herr Fischer".
+		if titles[text[t.start:t.end]] && i+1 < len(toks) {
+			gap := strings.TrimPrefix(text[t.end:toks[i+1].start], ".")
+			if blanks(gap) {
+				if n := nameRun(text, toks, i+1); n > 0 && !notNames[fold(text[toks[i+1].start:toks[i+1+n-1].end])] {
+					s, e := toks[i+1].start, toks[i+n].end
+					out = append(out, span(TypePerson, text, s, nameEnd(text, s, e), 0.9, "person_title"))
+				}
+			}
 			continue
 		}
-		out = append(out, span(TypePerson, text, s, nameEnd(text, s, e), 0.9, "person_title"))
-	}
-	for _, m := range cueRE.FindAllStringSubmatchIndex(text, -1) {
-		s, e := m[2], m[3]
-		toks := strings.Fields(text[s:e])
-		// Cut at the first token that is not a name ("Contact Support Now").
-		n := 0
-		hit := false
-		for _, t := range toks {
-			if notNames[fold(t)] {
+		// Cue phrase, then optional ':' or ',', then the name.
+		for _, c := range cues {
+			if i+len(c) >= len(toks) || !matchCue(text, toks[i:], c) {
+				continue
+			}
+			j := i + len(c)
+			if !cueGap(text[toks[j-1].end:toks[j].start]) {
 				break
 			}
-			if d.known(t) {
-				hit = true
+			if sp, ok := d.cueName(text, toks, j); ok {
+				out = append(out, sp)
 			}
-			n++
+			break
 		}
-		if n == 0 || (!hit && n < 2) {
-			continue
-		}
-		if n < len(toks) {
-			e = s + strings.Index(text[s:e], toks[n-1]) + len(toks[n-1])
-		}
-		score := 0.75
-		if hit {
-			score = 0.9
-		}
-		out = append(out, span(TypePerson, text, s, nameEnd(text, s, e), score, "person_cue"))
 	}
-	out = d.namePairs(text, out)
-	return d.emailNames(text, out)
+	out = d.namePairs(text, toks, out)
+	return d.emailNames(x, out)
+}
+
+// cueGap reports whether the text between a cue and a name is
+// [ \t]*[:,]?\s+ — "Name: Ann", "Regards,\nAnn", "Dear Ann".
+func cueGap(g string) bool {
+	if k := strings.IndexAny(g, ":,"); k >= 0 {
+		if strings.Trim(g[:k], " \t") != "" {
+			return false
+		}
+		g = g[k+1:]
+	}
+	return g != "" && strings.Trim(g, " \t\r\n") == ""
+}
+
+func matchCue(text string, toks []token, c []string) bool {
+	for k, w := range c {
+		if toks[k].lower != w || (k > 0 && !blanks(text[toks[k-1].end:toks[k].start])) {
+			return false
+		}
+	}
+	return true
+}
+
+// cueName reports the name after a cue when one of its tokens is in the
+// name lists or it has two or more tokens.
+func (d *Detector) cueName(text string, toks []token, j int) (Span, bool) {
+	n := nameRun(text, toks, j)
+	k, hit := 0, false
+	for ; k < n; k++ {
+		w := text[toks[j+k].start:toks[j+k].end]
+		if notNames[fold(w)] {
+			break
+		}
+		if d.known(w) {
+			hit = true
+		}
+	}
+	if k == 0 || (!hit && k < 2) {
+		return Span{}, false
+	}
+	score := 0.75
+	if hit {
+		score = 0.9
+	}
+	s, e := toks[j].start, toks[j+k-1].end
+	return span(TypePerson, text, s, nameEnd(text, s, e), score, "person_cue"), true
 }
 
 // namePairs reports "First Last" (and "First Middle Last") where the first
 // token is a given name and the last a family name from the lists.
-func (d *Detector) namePairs(text string, out []Span) []Span {
-	toks := wordRE.FindAllStringIndex(text, -1)
+func (d *Detector) namePairs(text string, toks []token, out []Span) []Span {
 	for i := 0; i+1 < len(toks); i++ {
 		a, b := toks[i], toks[i+1]
-		if !spacesOnly(text[a[1]:b[0]]) || !d.first[fold(text[a[0]:a[1]])] {
+		if !a.name || !b.name || !blanks(text[a.end:b.start]) || !d.first[fold(text[a.start:a.end])] {
 			continue
 		}
-		last := fold(trimPossessive(text[b[0]:b[1]]))
+		last := fold(trimPossessive(text[b.start:b.end]))
 		if !d.last[last] || notNames[last] {
 			continue
 		}
-		e := b[1]
-		if i+2 < len(toks) && spacesOnly(text[b[1]:toks[i+2][0]]) && d.last[fold(trimPossessive(text[toks[i+2][0]:toks[i+2][1]]))] {
-			e = toks[i+2][1]
+		e := b.end
+		if i+2 < len(toks) && toks[i+2].name && blanks(text[b.end:toks[i+2].start]) && d.last[fold(trimPossessive(text[toks[i+2].start:toks[i+2].end]))] {
+			e = toks[i+2].end
 		}
-		out = append(out, span(TypePerson, text, a[0], nameEnd(text, a[0], e), 0.75, "person_name_list"))
+		out = append(out, span(TypePerson, text, a.start, nameEnd(text, a.start, e), 0.75, "person_name_list"))
 	}
 	return out
 }
 
-// emailNames reports occurrences of "First Last" when an email address in
-// the same text has the local part first.last or first_last.
-func (d *Detector) emailNames(text string, out []Span) []Span {
+// emailNames reports capitalised occurrences of "First Last" when an email
+// address in the same text has the local part first.last or first_last.
+func (d *Detector) emailNames(x *doc, out []Span) []Span {
+	if strings.IndexByte(x.text, '@') < 0 {
+		return out
+	}
+	text := x.text
 	seen := make(map[string]bool)
-	for _, m := range emailNameRE.FindAllStringSubmatch(text, -1) {
+	for at := strings.IndexByte(text, '@'); at >= 0; {
+		s := at
+		for s > 0 && (isLocalChar(text[s-1])) {
+			s--
+		}
+		m := emailNameRE.FindStringSubmatch(text[s:at])
+		if next := strings.IndexByte(text[at+1:], '@'); next >= 0 {
+			at += 1 + next
+		} else {
+			at = -1
+		}
+		if m == nil {
+			continue
+		}
 		f, l := fold(m[1]), fold(m[2])
-		if seen[f+" "+l] || !(d.first[f] || d.last[l]) {
+		key := strings.ToLower(m[1]) + " " + strings.ToLower(m[2])
+		if seen[key] || !(d.first[f] || d.last[l]) {
 			continue
 		}
-		seen[f+" "+l] = true
-		re, err := regexp.Compile(`(?i)\b` + regexp.QuoteMeta(m[1]) + `[ \t]+` + regexp.QuoteMeta(m[2]) + `\b`)
-		if err != nil {
-			continue
-		}
-		for _, x := range re.FindAllStringIndex(text, -1) {
-			if text[x[0]] < 'A' || text[x[0]] > 'Z' {
-				continue // only capitalised mentions
+		seen[key] = true
+		for off := 0; off < len(x.lower); {
+			k := strings.Index(x.lower[off:], key)
+			if k < 0 {
+				break
 			}
-			out = append(out, span(TypePerson, text, x[0], x[1], 0.85, "person_email"))
+			s := off + k
+			e := s + len(key)
+			off = e
+			if !isUpper(text[s]) || (s > 0 && isAlnum(text[s-1])) || (e < len(text) && isAlnum(text[e])) {
+				continue
+			}
+			out = append(out, span(TypePerson, text, s, e, 0.85, "person_email"))
 		}
 	}
 	return out
-}
-
-func spacesOnly(s string) bool {
-	return s != "" && strings.Trim(s, " \t") == ""
 }

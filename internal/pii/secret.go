@@ -7,76 +7,139 @@ import (
 	"strings"
 )
 
+// secretREs are anchored patterns tried where one of their prefixes (in
+// the lower-cased text) occurs.
 var secretREs = []struct {
-	name  string
-	re    *regexp.Regexp
-	score float64
+	name     string
+	prefixes []string
+	window   int
+	re       *regexp.Regexp
+	score    float64
 }{
-	{"private_key", regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----`), 0.99},
-	{"aws_access_key", regexp.MustCompile(`(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}`), 0.97},
-	{"github_token", regexp.MustCompile(`(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}`), 0.99},
-	{"github_token", regexp.MustCompile(`github_pat_[A-Za-z0-9_]{60,255}`), 0.99},
-	{"slack_token", regexp.MustCompile(`xox[abprs]-[A-Za-z0-9\-]{10,250}`), 0.98},
-	{"slack_token", regexp.MustCompile(`xapp-[0-9]-[A-Za-z0-9\-]{10,250}`), 0.98},
-	{"stripe_key", regexp.MustCompile(`(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,99}`), 0.97},
-	{"jwt", regexp.MustCompile(`eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}`), 0.95},
+	{"private_key", []string{"-----begin "}, 1 << 16, regexp.MustCompile(`^-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----`), 0.99},
+	{"aws_access_key", []string{"akia", "asia", "agpa", "aida", "aroa", "aipa", "anpa", "anva", "apka"}, 20, regexp.MustCompile(`^(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}`), 0.97},
+	{"github_token", []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"}, 260, regexp.MustCompile(`^(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}`), 0.99},
+	{"github_token", []string{"github_pat_"}, 270, regexp.MustCompile(`^github_pat_[A-Za-z0-9_]{60,255}`), 0.99},
+	{"slack_token", []string{"xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-"}, 260, regexp.MustCompile(`^xox[abprs]-[A-Za-z0-9\-]{10,250}`), 0.98},
+	{"slack_token", []string{"xapp-"}, 260, regexp.MustCompile(`^xapp-[0-9]-[A-Za-z0-9\-]{10,250}`), 0.98},
+	{"stripe_key", []string{"sk_live_", "sk_test_", "rk_live_", "rk_test_"}, 110, regexp.MustCompile(`^(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,99}`), 0.97},
+	{"jwt", []string{"eyj"}, 8192, regexp.MustCompile(`^eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}`), 0.95},
 }
 
-// assignRE finds credential assignments: a key naming a password, secret,
-// token or API key, then ':' or '=', then the value (quoted or bare).
-var assignRE = regexp.MustCompile(`(?i)(?:[a-z0-9]+[_.\- ])*(?:password|passwd|passwort|passphrase|pwd|pass|secret|token|api[_\-]?key|apikey|access[_\-]?key|private[_\-]?key|credentials?)(?:[_.\-]?[a-z0-9]+)*["']?[ \t]*[:=][ \t]*(["']?)([^\s"'&,;<>]{4,200})`)
+// indexAll calls fn with every offset of sub in s.
+func indexAll(s, sub string, fn func(int)) {
+	for off := 0; off < len(s); {
+		k := strings.Index(s[off:], sub)
+		if k < 0 {
+			return
+		}
+		fn(off + k)
+		off += k + 1
+	}
+}
 
-// awsSecretRE is a 40-character AWS secret access key; reported only near
-// "aws" and "secret".
-var awsSecretRE = regexp.MustCompile(`[A-Za-z0-9/+=]{40}`)
+// Credential assignments: a key naming a password, secret, token or API
+// key, then ':' or '=', then the value (quoted or bare). The scan starts at
+// each keyword found in the lower-cased text.
+var (
+	assignKeywords = []string{"password", "passwd", "passwort", "passphrase", "pwd", "pass", "secret", "token",
+		"api_key", "api-key", "apikey", "access_key", "access-key", "accesskey", "private_key", "credential"}
+	assignRE = regexp.MustCompile(`(?i)^(?:password|passwd|passwort|passphrase|pwd|pass|secret|token|api[_\-]?key|apikey|access[_\-]?key|private[_\-]?key|credentials?)(?:[_.\-]?[a-z0-9]+)*["']?[ \t]*[:=][ \t]*(["']?)([^\s"'&,;<>]{4,200})`)
+)
 
-func detectSecrets(_ *Detector, text string, out []Span) []Span {
+func detectSecrets(_ *Detector, x *doc, out []Span) []Span {
+	text := x.text
 	for _, r := range secretREs {
-		for _, m := range r.re.FindAllStringIndex(text, -1) {
-			s, e := m[0], m[1]
-			if r.name != "private_key" && ((s > 0 && isAlnum(text[s-1])) || (e < len(text) && isAlnum(text[e]))) {
-				continue
-			}
-			if r.name == "jwt" && !jwtHeader(text[s:e]) {
-				continue
-			}
-			out = append(out, span(TypeSecret, text, s, e, r.score, r.name))
+		for _, p := range r.prefixes {
+			indexAll(x.lower, p, func(at int) {
+				m := anchored(r.re, text, at, r.window)
+				if m == nil {
+					return
+				}
+				s, e := m[0], m[1]
+				if r.name != "private_key" && ((s > 0 && isAlnum(text[s-1])) || (e < len(text) && isAlnum(text[e]))) {
+					return
+				}
+				if r.name == "jwt" && !jwtHeader(text[s:e]) {
+					return
+				}
+				out = append(out, span(TypeSecret, text, s, e, r.score, r.name))
+			})
 		}
 	}
-	for _, m := range assignRE.FindAllStringSubmatchIndex(text, -1) {
-		if m[0] > 0 && isAlnum(text[m[0]-1]) {
-			continue
-		}
-		s, e := m[4], m[5]
-		if quote := text[m[2]:m[3]]; quote != "" {
-			// A quoted value runs to its closing quote on the same line.
-			k := strings.IndexAny(text[s:min(len(text), s+200)], quote+"\n")
-			if k < 0 || text[s+k] != quote[0] {
+	seen := make(map[int]bool)
+	for _, kw := range assignKeywords {
+		for off := 0; off < len(x.lower); {
+			k := strings.Index(x.lower[off:], kw)
+			if k < 0 {
+				break
+			}
+			at := off + k
+			off = at + len(kw)
+			// The keyword starts a word or follows a separator inside a
+			// key ("db_password", "smtp password"), never mid-word ("compass").
+			if seen[at] || (at > 0 && isLetter(text[at-1])) || (at > 0 && isDigit(text[at-1])) {
 				continue
 			}
-			e = s + k
-		} else {
-			for e > s && strings.IndexByte(".,)]}", text[e-1]) >= 0 {
-				e--
+			seen[at] = true
+			m := anchored(assignRE, text, at, 300)
+			if m == nil {
+				continue
+			}
+			if sp, ok := assignment(text, m); ok {
+				out = append(out, sp)
 			}
 		}
-		v := text[s:e]
-		if e-s < 4 || placeholder(v) {
-			continue
-		}
-		out = append(out, span(TypeSecret, text, s, e, 0.85, "password_assignment"))
 	}
-	for _, m := range awsSecretRE.FindAllStringIndex(text, -1) {
-		s, e := m[0], m[1]
-		if (s > 0 && (isAlnum(text[s-1]) || strings.IndexByte("/+=", text[s-1]) >= 0)) || (e < len(text) && (isAlnum(text[e]) || strings.IndexByte("/+=", text[e]) >= 0)) {
-			continue
-		}
-		ctx := before(text, s, 64)
-		if strings.Contains(ctx, "aws") || strings.Contains(strings.ReplaceAll(ctx, "_", ""), "secretaccesskey") {
-			out = append(out, span(TypeSecret, text, s, e, 0.95, "aws_secret_key"))
-		}
+	// AWS secret keys: a run of exactly 40 key characters shortly after
+	// "aws" or "secret".
+	lastEnd := 0
+	for _, cue := range []string{"aws", "secretaccesskey", "secret_access_key", "secret-access-key", "secret access key"} {
+		indexAll(x.lower, cue, func(at int) {
+			from := max(at, lastEnd)
+			for i := from; i < min(len(text), at+100); {
+				if !isKeyChar(text[i]) {
+					i++
+					continue
+				}
+				j := i
+				for j < len(text) && isKeyChar(text[j]) {
+					j++
+				}
+				if j-i == 40 {
+					out = append(out, span(TypeSecret, text, i, j, 0.95, "aws_secret_key"))
+					lastEnd = j
+				}
+				i = j
+			}
+		})
 	}
 	return out
+}
+
+func isKeyChar(c byte) bool {
+	return isDigit(c) || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || c == '/' || c == '+' || c == '='
+}
+
+// assignment turns an assignRE match into the span of its value.
+func assignment(text string, m []int) (Span, bool) {
+	s, e := m[4], m[5]
+	if quote := text[m[2]:m[3]]; quote != "" {
+		// A quoted value runs to its closing quote on the same line.
+		k := strings.IndexAny(text[s:min(len(text), s+200)], quote+"\n")
+		if k < 0 || text[s+k] != quote[0] {
+			return Span{}, false
+		}
+		e = s + k
+	} else {
+		for e > s && strings.IndexByte(".,)]}", text[e-1]) >= 0 {
+			e--
+		}
+	}
+	if e-s < 4 || placeholder(text[s:e]) {
+		return Span{}, false
+	}
+	return span(TypeSecret, text, s, e, 0.85, "password_assignment"), true
 }
 
 // placeholder reports values that stand for a secret without being one:
