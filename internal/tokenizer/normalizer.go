@@ -180,11 +180,17 @@ func (lowercaseNormalizer) normalize(sp span, track bool) span {
 	return mapRunes(sp, track, lowerRune)
 }
 
-type stripAccentsNormalizer struct{}
+// stripAccentsNormalizer drops combining marks (any Mark category), as the
+// StripAccents normalizer does; BertNormalizer drops only nonspacing marks.
+type stripAccentsNormalizer struct{ nonspacingOnly bool }
 
-func (stripAccentsNormalizer) normalize(sp span, track bool) span {
+func (n stripAccentsNormalizer) normalize(sp span, track bool) span {
+	cat := unicode.M
+	if n.nonspacingOnly {
+		cat = unicode.Mn
+	}
 	return mapRunes(sp, track, func(dst []byte, r rune) []byte {
-		if unicode.Is(unicode.Mn, r) {
+		if unicode.Is(cat, r) {
 			return dst
 		}
 		return utf8.AppendRune(dst, r)
@@ -292,7 +298,7 @@ func (n bertNormalizer) normalize(sp span, track bool) span {
 	}
 	if n.strip {
 		sp = formNormalizer{norm.NFD}.normalize(sp, track)
-		sp = stripAccentsNormalizer{}.normalize(sp, track)
+		sp = stripAccentsNormalizer{nonspacingOnly: true}.normalize(sp, track)
 	}
 	if n.lowercase {
 		sp = lowercaseNormalizer{}.normalize(sp, track)

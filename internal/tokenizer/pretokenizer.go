@@ -200,7 +200,8 @@ func (p metaspacePreTokenizer) preTokenize(pieces []span, c ptContext) []span {
 	for i, sp := range pieces {
 		w := newSpanBuilder(c.track, sp.off, len(sp.s)+len(p.rep))
 		prepend := p.scheme == "always" || (p.scheme == "first" && c.first && i == 0)
-		if prepend && sp.s != "" && !strings.HasPrefix(sp.s, p.rep) {
+		// The check is on the text after spaces became the replacement.
+		if prepend && sp.s != "" && !strings.HasPrefix(sp.s, p.rep) && sp.s[0] != ' ' {
 			_, sz := utf8.DecodeRuneInString(sp.s)
 			o0, o1 := sp.orig(0, sz)
 			w.add(p.rep, o0, o1)

@@ -86,6 +86,33 @@ if (fs.existsSync(trainedPath)) {
   });
 }
 
+// Variants: the same vocabularies in other pipelines, so more components are
+// checked against the reference.
+const byName = Object.fromEntries(sets.map((s) => [s.name, s]));
+const variant = (name, base, source, edit) => {
+  if (!byName[base]) return;
+  const json = structuredClone(byName[base].json);
+  edit(json);
+  sets.push({ name, source: `${byName[base].name} vocabulary; ${source}`, json, config: byName[base].config });
+};
+variant('llama2-metaspace', 'llama2', 'Metaspace pre-tokenizer (prepend_scheme first, split false) instead of the Prepend/Replace normalizers, as newer Llama/Mistral files have it', (j) => {
+  j.normalizer = null;
+  j.pre_tokenizer = { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'first', split: false };
+});
+variant('bert-variant', 'bert', 'NFD/StripAccents/Lowercase/Replace/Strip normalizers, WhitespaceSplit/Punctuation/Digits pre-tokenizers, RobertaProcessing', (j) => {
+  j.normalizer = { type: 'Sequence', normalizers: [{ type: 'NFD' }, { type: 'StripAccents' }, { type: 'Lowercase' }, { type: 'Replace', pattern: { Regex: '\\s+' }, content: ' ' }, { type: 'Strip', left: true, right: true }] };
+  j.pre_tokenizer = { type: 'Sequence', pretokenizers: [{ type: 'WhitespaceSplit' }, { type: 'Punctuation', behavior: 'Contiguous' }, { type: 'Digits', individual_digits: true }] };
+  j.post_processor = { type: 'RobertaProcessing', sep: ['[SEP]', 102], cls: ['[CLS]', 101], trim_offsets: true, add_prefix_space: false };
+  j.decoder = { type: 'WordPiece', prefix: '##', cleanup: false };
+});
+variant('bert-whitespace', 'bert', 'NFKC/Lowercase normalizers and the Whitespace pre-tokenizer', (j) => {
+  j.normalizer = { type: 'Sequence', normalizers: [{ type: 'NFKC' }, { type: 'Lowercase' }] };
+  j.pre_tokenizer = { type: 'Whitespace' };
+});
+variant('trained-gpt2', 'trained', 'GPT-2 ByteLevel pre-tokenizer (add_prefix_space, GPT-2 regex) instead of the Split regex', (j) => {
+  j.pre_tokenizer = { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true };
+});
+
 const corpus = fs.readFileSync(path.join(outDir, 'corpus.txt'), 'utf8');
 const lines = corpus.split('\n').filter((l) => l.length > 0);
 const texts = [...lines, corpus];
