@@ -9,7 +9,7 @@ var (
 	dotBF16Impl      = pick(hasAVX2FMA, dotBF16Asm, dotBF16Go)
 	dotQ8Impl        = pick(hasAVX2FMA, dotQ8Asm, dotQ8Go)
 	dotNF4Impl       = dotNF4Go
-	dotNF4BlocksImpl = pick(hasAVX2FMA, dotNF4BlocksAsm, dotNF4BlocksGo)
+	dotNF4BlocksImpl = pick(hasAVX512, dotNF4BlocksAsm512, pick(hasAVX2FMA, dotNF4BlocksAsm, dotNF4BlocksGo))
 )
 
 func pick[T any](cond bool, yes, no T) T {

@@ -16,3 +16,8 @@ var (
 
 // asmKernels lists the assembly micro-kernels this CPU can run: none.
 func asmKernels() []*microKernel { return nil }
+
+// nf4BlockImpls lists the NF4 block-dot implementations: the portable one.
+func nf4BlockImpls() map[string]func(q []byte, absmax, x []float32) float32 {
+	return map[string]func(q []byte, absmax, x []float32) float32{"go": dotNF4BlocksGo}
+}

@@ -28,6 +28,10 @@ func MatMulNN(c, a, b []float32, m, n, k int, accumulate bool) {
 	if m == 0 || n == 0 {
 		return
 	}
+	if m <= smallM {
+		matMulNNSmallM(c, a, b, m, n, k, accumulate)
+		return
+	}
 	gemm(defaultKernel, opNN(c, a, b, m, n, k, accumulate))
 }
 
@@ -52,8 +56,9 @@ func checkGemm(name string, c, a, b []float32, m, n, k int) {
 	}
 }
 
-// smallM is the largest m for which MatMulNT uses dot products instead of
-// packing: the decode mat-vec and tiny batches are bound by reading B once.
+// smallM is the largest m for which MatMulNT and MatMulNN use dot products
+// or axpys instead of packing: the decode mat-vec and tiny batches are bound
+// by reading B, not by arithmetic.
 const smallM = 4
 
 // matMulNTSmallM computes the NT product as m dot products per row of B, so
@@ -85,6 +90,23 @@ func opNN(c, a, b []float32, m, n, k int, acc bool) *gemmOp {
 
 func opTN(c, a, b []float32, m, n, k int, acc bool) *gemmOp {
 	return &gemmOp{m: m, n: n, k: k, a: a, rsa: 1, csa: m, b: b, rsb: n, csb: 1, c: c, ldc: n, acc: acc}
+}
+
+// matMulNNSmallM computes the NN product for a few rows of A as axpys of
+// the rows of B into C, parallel over column stripes, so B streams through
+// once per row of A instead of being packed.
+func matMulNNSmallM(c, a, b []float32, m, n, k int, acc bool) {
+	ParallelGrain(n, 1024, func(lo, hi int) {
+		for i := 0; i < m; i++ {
+			ci := c[i*n+lo : i*n+hi]
+			if !acc {
+				clear(ci)
+			}
+			for p := 0; p < k; p++ {
+				axpyImpl(a[i*k+p], b[p*n+lo:p*n+hi], ci)
+			}
+		}
+	})
 }
 
 // gemmOp describes one strided product C[m×n] (+)= A[m×k]·B[k×n] with

@@ -66,3 +66,39 @@ func dotNF4BlocksAsm(q []byte, absmax []float32, x []float32) float32 {
 	_ = x[nb*NF4BlockSize-1]
 	return dotNF4AVX2(&q[0], &absmax[0], &x[0], nb, &NF4Code)
 }
+
+//go:noescape
+func dotNF4AVX512(q *byte, absmax *float32, x *float32, nblocks int, code *[16]float32, consts *[48]uint32) float32
+
+// nf4Consts holds dotNF4AVX512's lane tables: byte index for elements 0–15,
+// for elements 16–31, and the nibble shift (4 for the high nibble of even
+// elements, 0 for odd ones).
+var nf4Consts = [48]uint32{
+	0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7,
+	8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15,
+	4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0, 4, 0,
+}
+
+// dotNF4BlocksAsm512 is dotNF4BlocksAsm with AVX-512 (one VPERMPS looks up
+// sixteen weights).
+func dotNF4BlocksAsm512(q []byte, absmax []float32, x []float32) float32 {
+	nb := len(absmax)
+	if nb == 0 {
+		return 0
+	}
+	_ = q[nb*NF4BlockSize/2-1]
+	_ = x[nb*NF4BlockSize-1]
+	return dotNF4AVX512(&q[0], &absmax[0], &x[0], nb, &NF4Code, &nf4Consts)
+}
+
+// nf4BlockImpls lists the NF4 block-dot implementations this CPU can run.
+func nf4BlockImpls() map[string]func(q []byte, absmax, x []float32) float32 {
+	impls := map[string]func(q []byte, absmax, x []float32) float32{"go": dotNF4BlocksGo}
+	if hasAVX2FMA {
+		impls["avx2"] = dotNF4BlocksAsm
+	}
+	if hasAVX512 {
+		impls["avx512"] = dotNF4BlocksAsm512
+	}
+	return impls
+}

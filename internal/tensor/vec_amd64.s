@@ -279,3 +279,64 @@ ndone:
 	VZEROUPPER
 	MOVSS        X0, ret+40(FP)
 	RET
+
+// NF4STEP512 decodes 16 packed bytes at off(SI) (32 weights) with AVX-512:
+// VPERMD duplicates each byte into two lanes, VPSRLVD/VPANDD extract the high
+// then low nibble in element order, and one VPERMPS looks all 16 up in the
+// code book held in Z13.
+#define NF4STEP512(off) \
+	VPMOVZXBD   (off)(SI), Z4 \
+	VPERMD      Z4, Z10, Z5 \
+	VPERMD      Z4, Z11, Z6 \
+	VPSRLVD     Z12, Z5, Z5 \
+	VPSRLVD     Z12, Z6, Z6 \
+	VPANDD      Z15, Z5, Z5 \
+	VPANDD      Z15, Z6, Z6 \
+	VPERMPS     Z13, Z5, Z5 \
+	VPERMPS     Z13, Z6, Z6 \
+	VFMADD231PS (8*off)(DI), Z5, Z0 \
+	VFMADD231PS (8*off+64)(DI), Z6, Z1
+
+// func dotNF4AVX512(q *byte, absmax *float32, x *float32, nblocks int, code *[16]float32, consts *[48]uint32) float32
+TEXT ·dotNF4AVX512(SB), NOSPLIT, $0-52
+	MOVQ         q+0(FP), SI
+	MOVQ         absmax+8(FP), R8
+	MOVQ         x+16(FP), DI
+	MOVQ         nblocks+24(FP), CX
+	MOVQ         code+32(FP), AX
+	MOVQ         consts+40(FP), BX
+	VMOVUPS      (AX), Z13
+	VMOVDQU32    (BX), Z10
+	VMOVDQU32    64(BX), Z11
+	VMOVDQU32    128(BX), Z12
+	MOVL         $15, AX
+	VMOVD        AX, X15
+	VPBROADCASTD X15, Z15
+	VPXORD       Z2, Z2, Z2
+
+n5block:
+	TESTQ        CX, CX
+	JEQ          n5done
+	VPXORD       Z0, Z0, Z0
+	VPXORD       Z1, Z1, Z1
+	NF4STEP512(0)
+	NF4STEP512(16)
+	VADDPS       Z1, Z0, Z0
+	VBROADCASTSS (R8), Z3
+	VFMADD231PS  Z3, Z0, Z2
+	ADDQ         $32, SI
+	ADDQ         $256, DI
+	ADDQ         $4, R8
+	DECQ         CX
+	JMP          n5block
+
+n5done:
+	VEXTRACTF64X4 $1, Z2, Y1
+	VADDPS        Y1, Y2, Y2
+	VEXTRACTF128  $1, Y2, X1
+	VADDPS        X1, X2, X0
+	VHADDPS       X0, X0, X0
+	VHADDPS       X0, X0, X0
+	VZEROUPPER
+	MOVSS         X0, ret+48(FP)
+	RET

@@ -99,7 +99,7 @@ func TestQuantDots(t *testing.T) {
 
 func TestNF4Blocks(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
-	impls := map[string]func(q []byte, absmax, x []float32) float32{"go": dotNF4BlocksGo, "default": dotNF4BlocksImpl}
+	impls := nf4BlockImpls()
 	for name, fn := range impls {
 		for _, nb := range []int{0, 1, 2, 5, 9} {
 			t.Run(fmt.Sprintf("%s/blocks=%d", name, nb), func(t *testing.T) {
