@@ -3,6 +3,9 @@ package llm
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/whet-dev/whet/internal/tensor"
 )
@@ -46,13 +49,21 @@ func keyRange(p, window int) (lo, hi int) {
 	return lo, p + 1
 }
 
+// attnQueryBlock is the number of queries whose scores are computed by one
+// SGEMM, bounding the score scratch to attnQueryBlock×S per worker.
+const attnQueryBlock = 128
+
+// attnWorkers is the number of heads processed concurrently.
+func attnWorkers(nHeads int) int { return max(1, min(nHeads, runtime.GOMAXPROCS(0))) }
+
 // AttentionScratchSize returns the scratch AttentionForward needs for T
 // queries over S = pos0+T keys.
 func AttentionScratchSize(T, S, nHeads, headDim int) int {
 	if T == 1 {
 		return nHeads * S
 	}
-	return nHeads * ((2*S+2*T)*headDim + T*S)
+	qb := min(T, attnQueryBlock)
+	return attnWorkers(nHeads) * ((2*S+2*qb)*headDim + qb*S)
 }
 
 // AttentionForward is grouped-query causal attention for one sequence.
@@ -66,12 +77,12 @@ func AttentionScratchSize(T, S, nHeads, headDim int) int {
 // Query head h reads kv head h/(nHeads/nKV). The query at position p sees
 // keys j ≤ p, and with window > 0 only j > p-window. One query (decoding)
 // takes dot products per head; several (prefill, training) take two SGEMMs
-// per head. Heads run in parallel.
+// per block of up to 128 queries and head. Heads run in parallel.
 func AttentionForward(out, att, q, k, v, scratch []float32, T, pos0, nHeads, nKV, headDim, window int) {
 	S := pos0 + T
 	if len(scratch) < AttentionScratchSize(T, S, nHeads, headDim) || len(q) < T*nHeads*headDim ||
 		len(out) < T*nHeads*headDim || len(k) < S*nKV*headDim || len(v) < S*nKV*headDim ||
-		(att != nil && len(att) < nHeads*T*S) || nHeads%nKV != 0 {
+		(att != nil && len(att) < nHeads*T*S) || nKV <= 0 || nHeads%nKV != 0 {
 		panic(fmt.Sprintf("llm: AttentionForward: bad buffers for T=%d S=%d heads=%d/%d dim=%d", T, S, nHeads, nKV, headDim))
 	}
 	qdim, kvdim, group := nHeads*headDim, nKV*headDim, nHeads/nKV
@@ -101,46 +112,63 @@ func AttentionForward(out, att, q, k, v, scratch []float32, T, pos0, nHeads, nKV
 		return
 	}
 	lo0, _ := keyRange(pos0, window)
-	Sk := S - lo0
-	per := (2*S+2*T)*headDim + T*S
-	tensor.Parallel(nHeads, func(h0, h1 int) {
-		for h := h0; h < h1; h++ {
-			buf := scratch[h*per : (h+1)*per]
-			kh, buf := buf[:Sk*headDim], buf[Sk*headDim:]
-			vh, buf := buf[:Sk*headDim], buf[Sk*headDim:]
-			qh, buf := buf[:T*headDim], buf[T*headDim:]
-			oh, buf := buf[:T*headDim], buf[T*headDim:]
-			sc := buf[:T*Sk]
-			off := (h / group) * headDim
-			for j := 0; j < Sk; j++ {
-				src := (lo0 + j) * kvdim
-				copy(kh[j*headDim:(j+1)*headDim], k[src+off:src+off+headDim])
-				copy(vh[j*headDim:(j+1)*headDim], v[src+off:src+off+headDim])
-			}
-			for t := 0; t < T; t++ {
-				copy(qh[t*headDim:(t+1)*headDim], q[t*qdim+h*headDim:t*qdim+(h+1)*headDim])
-			}
-			tensor.MatMulNT(sc, qh, kh, T, Sk, headDim, false)
-			for t := 0; t < T; t++ {
-				lo, hi := keyRange(pos0+t, window)
-				lo, hi = lo-lo0, hi-lo0
-				row := sc[t*Sk : (t+1)*Sk]
-				clear(row[:lo])
-				clear(row[hi:])
-				tensor.Scale(row[lo:hi], scale)
-				tensor.SoftmaxInPlace(row[lo:hi])
-				if att != nil {
-					a := att[(h*T+t)*S : (h*T+t+1)*S]
-					clear(a[:lo0])
-					copy(a[lo0:], row)
+	qb := min(T, attnQueryBlock)
+	per := (2*S+2*qb)*headDim + qb*S
+	workers := attnWorkers(nHeads)
+	var next atomic.Int32
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		buf := scratch[w*per : (w+1)*per]
+		wg.Go(func() {
+			kh, buf := buf[:S*headDim], buf[S*headDim:]
+			vh, buf := buf[:S*headDim], buf[S*headDim:]
+			qh, buf := buf[:qb*headDim], buf[qb*headDim:]
+			oh, sc := buf[:qb*headDim], buf[qb*headDim:]
+			for h := int(next.Add(1)) - 1; h < nHeads; h = int(next.Add(1)) - 1 {
+				off := (h / group) * headDim
+				// Gather this head's keys and values (from the first key any
+				// query sees) into contiguous rows.
+				for j := lo0; j < S; j++ {
+					src := j*kvdim + off
+					copy(kh[(j-lo0)*headDim:(j-lo0+1)*headDim], k[src:src+headDim])
+					copy(vh[(j-lo0)*headDim:(j-lo0+1)*headDim], v[src:src+headDim])
+				}
+				for t0 := 0; t0 < T; t0 += qb {
+					n := min(qb, T-t0)
+					blo, _ := keyRange(pos0+t0, window)
+					_, bhi := keyRange(pos0+t0+n-1, window)
+					nk := bhi - blo
+					for t := 0; t < n; t++ {
+						src := (t0+t)*qdim + h*headDim
+						copy(qh[t*headDim:(t+1)*headDim], q[src:src+headDim])
+					}
+					kb := kh[(blo-lo0)*headDim : (bhi-lo0)*headDim]
+					vb := vh[(blo-lo0)*headDim : (bhi-lo0)*headDim]
+					tensor.MatMulNT(sc[:n*nk], qh[:n*headDim], kb, n, nk, headDim, false)
+					for t := 0; t < n; t++ {
+						lo, hi := keyRange(pos0+t0+t, window)
+						lo, hi = lo-blo, hi-blo
+						row := sc[t*nk : (t+1)*nk]
+						clear(row[:lo])
+						clear(row[hi:])
+						tensor.Scale(row[lo:hi], scale)
+						tensor.SoftmaxInPlace(row[lo:hi])
+						if att != nil {
+							a := att[(h*T+t0+t)*S : (h*T+t0+t+1)*S]
+							clear(a)
+							copy(a[blo:bhi], row)
+						}
+					}
+					tensor.MatMulNN(oh[:n*headDim], sc[:n*nk], vb, n, headDim, nk, false)
+					for t := 0; t < n; t++ {
+						dst := (t0+t)*qdim + h*headDim
+						copy(out[dst:dst+headDim], oh[t*headDim:(t+1)*headDim])
+					}
 				}
 			}
-			tensor.MatMulNN(oh, sc, vh, T, headDim, Sk, false)
-			for t := 0; t < T; t++ {
-				copy(out[t*qdim+h*headDim:t*qdim+(h+1)*headDim], oh[t*headDim:(t+1)*headDim])
-			}
-		}
-	})
+		})
+	}
+	wg.Wait()
 }
 
 // m32InvSqrt returns 1/sqrt(n) as float32.
