@@ -214,6 +214,9 @@ func (s *Server) updateProject(ctx context.Context, p *auth.Principal, id string
 		sets, args = append(sets, "description = ?"), append(args, *in.Description)
 		payload["description"] = *in.Description
 	}
+	if len(sets) == 0 {
+		return nil, &auth.FieldError{Field: "body", Message: "nothing to change: give name or description"}
+	}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		sets := append(sets, "updated_at = ?")
 		args := append(append([]any{}, args...), store.FormatTime(s.now()), p.OrgID, id)

@@ -186,6 +186,9 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id string, in Us
 	if err != nil {
 		return nil, err
 	}
+	if in.Role == nil && in.Status == nil && len(in.ProjectRoles) == 0 {
+		return nil, &FieldError{Field: "body", Message: "nothing to change: give role, status or project_roles"}
+	}
 	if in.Role != nil {
 		if !in.Role.Valid() {
 			return nil, &FieldError{Field: "body.role", Message: "unknown role"}
