@@ -232,7 +232,201 @@ type pdfLine struct {
 	paraStart bool // a vertical gap or a jump up separates it from the line before
 }
 
-// pageLines groups the glyphs of a page into lines by baseline and marks
+// textRun is one shown string with its start position, advance width and
+// effective font size in page space.
+type textRun struct {
+	x, y, w, size float64
+	s             string
+}
+
+// pdfFont caches what the interpreter needs of a font: the object is
+// resolved once per page instead of on every glyph.
+type pdfFont struct {
+	enc     pdf.TextEncoding
+	first   int
+	widths  []float64
+	twoByte bool // Type0 (CID) fonts use two-byte codes
+}
+
+// affine is a PDF matrix [a b c d e f].
+type affine [6]float64
+
+var identity = affine{1, 0, 0, 1, 0, 0}
+
+// mul returns m × n (apply m, then n).
+func (m affine) mul(n affine) affine {
+	return affine{
+		m[0]*n[0] + m[1]*n[2], m[0]*n[1] + m[1]*n[3],
+		m[2]*n[0] + m[3]*n[2], m[2]*n[1] + m[3]*n[3],
+		m[4]*n[0] + m[5]*n[2] + n[4], m[4]*n[1] + m[5]*n[3] + n[5],
+	}
+}
+
+// pageRuns interprets the text operators of a page's content stream and
+// returns the shown strings in stream order. Fonts are resolved once per
+// name; glyph advances come from the font's Widths (500/1000 em when absent).
+func pageRuns(p pdf.Page) []textRun {
+	fonts := map[string]*pdfFont{}
+	fontRes := p.V.Key("Resources").Key("Font")
+	if fontRes.IsNull() {
+		fontRes = p.Resources().Key("Font")
+	}
+	var (
+		runs          []textRun
+		font          *pdfFont
+		tm, tlm       = identity, identity
+		ctm           = identity
+		stack         []affine
+		tfs, tc, tw   float64
+		th            = 1.0
+		tl, rise      float64
+		nopFont       = &pdfFont{}
+		defaultWidths = 500.0
+	)
+	show := func(raw string) {
+		if font == nil {
+			font = nopFont
+		}
+		text := raw
+		if font.enc != nil {
+			text = font.enc.Decode(raw)
+		}
+		trm := affine{tfs * th, 0, 0, tfs, 0, rise}.mul(tm).mul(ctm)
+		size := math.Hypot(trm[2], trm[3])
+		adv := 0.0
+		step := 1
+		if font.twoByte {
+			step = 2
+		}
+		for i := 0; i+step <= len(raw); i += step {
+			code := int(raw[i])
+			if step == 2 {
+				code = code<<8 | int(raw[i+1])
+			}
+			w := defaultWidths
+			if j := code - font.first; j >= 0 && j < len(font.widths) {
+				w = font.widths[j]
+			}
+			a := w/1000*tfs + tc
+			if step == 1 && code == ' ' {
+				a += tw
+			}
+			adv += a * th
+		}
+		// Advance in page space: scale by the horizontal part of Tm × CTM.
+		m := tm.mul(ctm)
+		runs = append(runs, textRun{x: trm[4], y: trm[5], w: adv * math.Hypot(m[0], m[1]), size: size, s: text})
+		tm = affine{1, 0, 0, 1, adv, 0}.mul(tm)
+	}
+	nextLine := func() {
+		tlm = affine{1, 0, 0, 1, 0, -tl}.mul(tlm)
+		tm = tlm
+	}
+	num := func(v pdf.Value) float64 { return v.Float64() }
+	pdf.Interpret(p.V.Key("Contents"), func(stk *pdf.Stack, op string) {
+		n := stk.Len()
+		args := make([]pdf.Value, n)
+		for i := n - 1; i >= 0; i-- {
+			args[i] = stk.Pop()
+		}
+		switch op {
+		case "q":
+			stack = append(stack, ctm)
+		case "Q":
+			if k := len(stack); k > 0 {
+				ctm, stack = stack[k-1], stack[:k-1]
+			}
+		case "cm":
+			if n == 6 {
+				ctm = affine{num(args[0]), num(args[1]), num(args[2]), num(args[3]), num(args[4]), num(args[5])}.mul(ctm)
+			}
+		case "BT":
+			tm, tlm = identity, identity
+		case "Tf":
+			if n == 2 {
+				name := args[0].Name()
+				f, ok := fonts[name]
+				if !ok {
+					fv := fontRes.Key(name)
+					pf := pdf.Font{V: fv}
+					f = &pdfFont{enc: pf.Encoder(), first: int(fv.Key("FirstChar").Int64()), twoByte: fv.Key("Subtype").Name() == "Type0"}
+					ws := fv.Key("Widths")
+					for i := 0; i < ws.Len() && i < 65536; i++ {
+						f.widths = append(f.widths, ws.Index(i).Float64())
+					}
+					fonts[name] = f
+				}
+				font, tfs = f, num(args[1])
+			}
+		case "Tc":
+			if n == 1 {
+				tc = num(args[0])
+			}
+		case "Tw":
+			if n == 1 {
+				tw = num(args[0])
+			}
+		case "Tz":
+			if n == 1 {
+				th = num(args[0]) / 100
+			}
+		case "TL":
+			if n == 1 {
+				tl = num(args[0])
+			}
+		case "Ts":
+			if n == 1 {
+				rise = num(args[0])
+			}
+		case "Td", "TD":
+			if n == 2 {
+				if op == "TD" {
+					tl = -num(args[1])
+				}
+				tlm = affine{1, 0, 0, 1, num(args[0]), num(args[1])}.mul(tlm)
+				tm = tlm
+			}
+		case "Tm":
+			if n == 6 {
+				tlm = affine{num(args[0]), num(args[1]), num(args[2]), num(args[3]), num(args[4]), num(args[5])}
+				tm = tlm
+			}
+		case "T*":
+			nextLine()
+		case "Tj":
+			if n == 1 {
+				show(args[0].RawString())
+			}
+		case "'":
+			if n == 1 {
+				nextLine()
+				show(args[0].RawString())
+			}
+		case "\"":
+			if n == 3 {
+				tw, tc = num(args[0]), num(args[1])
+				nextLine()
+				show(args[2].RawString())
+			}
+		case "TJ":
+			if n == 1 {
+				v := args[0]
+				for i := 0; i < v.Len(); i++ {
+					x := v.Index(i)
+					if x.Kind() == pdf.String {
+						show(x.RawString())
+					} else {
+						tx := -x.Float64() / 1000 * tfs * th
+						tm = affine{1, 0, 0, 1, tx, 0}.mul(tm)
+					}
+				}
+			}
+		}
+	})
+	return runs
+}
+
+// pageLines groups the text runs of a page into lines by baseline and marks
 // paragraph starts by vertical gaps wider than 1.8 times the font size.
 func pageLines(p pdf.Page) (lines []pdfLine, err error) {
 	defer func() {
@@ -240,7 +434,9 @@ func pageLines(p pdf.Page) (lines []pdfLine, err error) {
 			lines, err = nil, fmt.Errorf("content stream: %v", x)
 		}
 	}()
-	content := p.Content()
+	if p.V.Key("Contents").Kind() == pdf.Null {
+		return nil, nil
+	}
 	var cur strings.Builder
 	var curSize, lastX, lastW, lastY float64
 	have := false
@@ -253,28 +449,28 @@ func pageLines(p pdf.Page) (lines []pdfLine, err error) {
 		}
 		cur.Reset()
 	}
-	for _, g := range content.Text {
-		if g.S == "\n" || g.S == "" {
+	for _, g := range pageRuns(p) {
+		if strings.TrimSpace(g.s) == "" && g.s != " " {
 			continue
 		}
-		size := g.FontSize
+		size := g.size
 		if size <= 0 {
 			size = 1
 		}
 		if have {
-			dy := lastY - g.Y
+			dy := lastY - g.y
 			switch {
 			case math.Abs(dy) <= size*0.5:
 				// Same line: a wide jump (or a jump back over overflowing
 				// text) separates table cells; a small gap is a space.
-				gap := g.X - (lastX + lastW)
+				gap := g.x - (lastX + lastW)
 				switch {
 				case gap > size*1.5 || gap < -size:
 					t := strings.TrimRight(cur.String(), " ")
 					cur.Reset()
 					cur.WriteString(t)
 					cur.WriteString(" | ")
-				case gap > size*0.2 && !strings.HasSuffix(cur.String(), " ") && g.S != " ":
+				case gap > size*0.2 && !strings.HasSuffix(cur.String(), " ") && !strings.HasPrefix(g.s, " "):
 					cur.WriteByte(' ')
 				}
 			default:
@@ -282,18 +478,16 @@ func pageLines(p pdf.Page) (lines []pdfLine, err error) {
 				if dy < 0 || dy > math.Max(size, curSize)*1.8 {
 					startPara = true
 				}
-				if cur.Len() == 0 && math.Abs(size-curSize) > 0.5 {
+				if math.Abs(size-curSize) > 0.5 {
 					startPara = true
 				}
 			}
 		}
-		if cur.Len() == 0 {
-			curSize = size
-		} else if size > curSize {
+		if cur.Len() == 0 || size > curSize {
 			curSize = size
 		}
-		cur.WriteString(g.S)
-		lastX, lastW, lastY, have = g.X, g.W, g.Y, true
+		cur.WriteString(g.s)
+		lastX, lastW, lastY, have = g.x, g.w, g.y, true
 	}
 	emit()
 	return lines, nil
