@@ -39,13 +39,39 @@ var (
 	dePostcodeRE = regexp.MustCompile(`(?:` + deWord + `\s+){0,3}` + deWord + `\s+[0-9]{1,4}[a-z]?,\s*[0-9]{5}\s+` + deWord)
 )
 
-var deSuffixes = []string{"straße", "strasse", "str.", "weg", "gasse", "allee", "platz", "ring", "damm", "ufer", "chaussee", "markt", "kai", "steig", "pfad"}
+var deSuffixes = []string{"straße", "strasse", "weg", "gasse", "allee", "platz", "ring", "damm", "ufer", "chaussee", "markt", "kai", "steig", "pfad"}
+
+// deStreetWord reports a word ending in a German street suffix ("str."
+// when a dot follows at end).
+func deStreetWord(w, text string, end int) bool {
+	for _, s := range deSuffixes {
+		if len(w) > len(s) && strings.HasSuffix(w, s) {
+			return true
+		}
+	}
+	return strings.HasSuffix(w, "str") && end < len(text) && text[end] == '.'
+}
 
 func detectAddresses(_ *Detector, x *doc, out []Span) []Span {
 	text := x.text
 	for _, pos := range x.numStarts {
+		// Cheap shape check: digits, an optional letter, a space or comma,
+		// then a letter ("221B Baker", "4, rue").
+		i := runEnd(text, pos)
+		if i-pos > 6 {
+			continue
+		}
+		if i < len(text) && isUpper(text[i]) {
+			i++
+		}
+		if i < len(text) && text[i] == ',' {
+			i++
+		}
+		if i+1 >= len(text) || (text[i] != ' ' && text[i] != '\t' && text[i] != '\n') || !isLetter(text[i+1]) {
+			continue
+		}
 		for _, a := range numberAddressREs {
-			if m := anchored(a.re, text, pos, 200); m != nil {
+			if m := anchored(a.re, text, pos, 160); m != nil {
 				out = append(out, span(TypeAddress, text, m[0], m[1], 0.8, a.name))
 			}
 		}
@@ -55,24 +81,13 @@ func detectAddresses(_ *Detector, x *doc, out []Span) []Span {
 			out = append(out, span(TypeAddress, text, m[0], m[1], 0.8, "address_po_box"))
 		}
 	}
-	for _, suf := range deSuffixes {
-		for off := 0; off < len(x.lower); {
-			k := strings.Index(x.lower[off:], suf)
-			if k < 0 {
-				break
-			}
-			at := off + k
-			off = at + len(suf)
-			s := at
-			for s > 0 && isLetter(text[s-1]) {
-				s--
-			}
-			if s == at {
-				continue
-			}
-			if m := anchored(deStreetRE, text, s, 120); m != nil {
-				out = append(out, span(TypeAddress, text, m[0], m[1], 0.8, "address_de"))
-			}
+	for _, tok := range x.tokens() {
+		w := x.lower[tok.start:tok.end]
+		if !tok.name || !deStreetWord(w, text, tok.end) {
+			continue
+		}
+		if m := anchored(deStreetRE, text, tok.start, 120); m != nil {
+			out = append(out, span(TypeAddress, text, m[0], m[1], 0.8, "address_de"))
 		}
 	}
 	// ", 12345 Town": look back from each German-style postcode.

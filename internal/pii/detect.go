@@ -33,6 +33,41 @@ type doc struct {
 	// numStarts are the offsets of digit runs not glued to a preceding
 	// letter or digit: where numbers (cards, SSNs, IPs, house numbers) start.
 	numStarts []int
+	toks      []token // words, built on first use
+	tokDone   bool
+}
+
+// tokens returns the words of the text.
+func (x *doc) tokens() []token {
+	if !x.tokDone {
+		x.toks = tokenize(x)
+		x.tokDone = true
+	}
+	return x.toks
+}
+
+// prefixTable finds which of a set of lower-case prefixes start at a word.
+type prefixTable map[byte][]string
+
+func newPrefixTable(prefixes ...string) prefixTable {
+	t := make(prefixTable)
+	for _, p := range prefixes {
+		t[p[0]] = append(t[p[0]], p)
+	}
+	return t
+}
+
+// wordStarts calls fn for every word start where one of the prefixes
+// begins, with the prefix.
+func (t prefixTable) wordStarts(x *doc, fn func(at int, prefix string)) {
+	for _, tok := range x.tokens() {
+		rest := x.lower[tok.start:]
+		for _, p := range t[rest[0]] {
+			if strings.HasPrefix(rest, p) {
+				fn(tok.start, p)
+			}
+		}
+	}
 }
 
 func newDoc(text string) *doc {

@@ -19,24 +19,19 @@ var dobDateRE = regexp.MustCompile(`(?i)^(?:the\s+)?(?:` +
 	`|(?P<d4>[0-9]{1,2})(?:st|nd|rd|th|\.)?(?:\s+of)?\s+(?P<mn4>` + monthNames + `)\.?,?\s+(?P<y4>[0-9]{4})` +
 	`)`)
 
-// dobCueWords prefilter texts for the cue regular expression.
-var dobCueWords = []string{"dob", "d.o.b", "birth", "born", "geboren", "geburtsdatum", "né", "nee le", "ne le", "naissance", "nacimiento", "nascita"}
+// dobCueTable finds the words where the cue pattern is tried.
+var dobCueTable = newPrefixTable("dob", "d.o.b", "birth", "born", "geboren", "geburtsdatum", "né", "nee", "naissance", "nacimiento", "nascita")
 
 func detectDOBs(_ *Detector, x *doc, out []Span) []Span {
 	text := x.text
-	if !x.containsAny(dobCueWords...) {
-		return out
-	}
 	// Run the cue pattern on a small window around each cue word.
 	ends := make(map[int]bool)
-	for _, w := range dobCueWords {
-		indexAll(x.lower, w, func(at int) {
-			lo := max(0, at-16)
-			for _, m := range dobCueRE.FindAllStringIndex(text[lo:min(len(text), at+40)], -1) {
-				ends[lo+m[1]] = true
-			}
-		})
-	}
+	dobCueTable.wordStarts(x, func(at int, _ string) {
+		lo := max(0, at-16)
+		for _, m := range dobCueRE.FindAllStringIndex(text[lo:min(len(text), at+40)], -1) {
+			ends[lo+m[1]] = true
+		}
+	})
 	for i := range ends {
 		// Skip the separator between cue and date: ':', '=', '-', spaces,
 		// and a parenthesised format hint is not expected before the date.

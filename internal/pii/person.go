@@ -69,6 +69,10 @@ func tokenize(x *doc) []token {
 	text := x.text
 	var toks []token
 	for i := 0; i < len(text); {
+		if c := text[i]; c < utf8.RuneSelf && !isLetter(c) {
+			i++
+			continue
+		}
 		r, size := utf8.DecodeRuneInString(text[i:])
 		if !unicode.IsLetter(r) {
 			i += size
@@ -77,6 +81,10 @@ func tokenize(x *doc) []token {
 		s := i
 		i += size
 		for i < len(text) {
+			if c := text[i]; c < utf8.RuneSelf && isLetter(c) {
+				i++
+				continue
+			}
 			r, size = utf8.DecodeRuneInString(text[i:])
 			if unicode.IsLetter(r) || unicode.IsMark(r) {
 				i += size
@@ -135,6 +143,15 @@ var cues = func() [][]string {
 	return out
 }()
 
+// cuesByWord indexes cues by their first word.
+var cuesByWord = func() map[string][][]string {
+	m := make(map[string][][]string)
+	for _, c := range cues {
+		m[c[0]] = append(m[c[0]], c)
+	}
+	return m
+}()
+
 // emailNameRE finds email local parts shaped first.last or first_last.
 var emailNameRE = regexp.MustCompile(`^([A-Za-z]{2,})[._]([A-Za-z]{2,})[0-9]*$`)
 
@@ -184,7 +201,7 @@ func nameRun(text string, toks []token, i int) int {
 
 func detectPersons(d *Detector, x *doc, out []Span) []Span {
 	text := x.text
-	toks := tokenize(x)
+	toks := x.tokens()
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
 		// Title: "Dr. Priya Patel", "Herr Fischer".
@@ -199,7 +216,7 @@ func detectPersons(d *Detector, x *doc, out []Span) []Span {
 			continue
 		}
 		// Cue phrase, then optional ':' or ',', then the name.
-		for _, c := range cues {
+		for _, c := range cuesByWord[t.lower] {
 			if i+len(c) >= len(toks) || !matchCue(text, toks[i:], c) {
 				continue
 			}

@@ -16,7 +16,7 @@ var secretREs = []struct {
 	re       *regexp.Regexp
 	score    float64
 }{
-	{"private_key", []string{"-----begin "}, 1 << 16, regexp.MustCompile(`^-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----`), 0.99},
+	{"private_key", []string{"begin "}, 1 << 16, regexp.MustCompile(`^-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----`), 0.99},
 	{"aws_access_key", []string{"akia", "asia", "agpa", "aida", "aroa", "aipa", "anpa", "anva", "apka"}, 20, regexp.MustCompile(`^(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}`), 0.97},
 	{"github_token", []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_"}, 260, regexp.MustCompile(`^(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,255}`), 0.99},
 	{"github_token", []string{"github_pat_"}, 270, regexp.MustCompile(`^github_pat_[A-Za-z0-9_]{60,255}`), 0.99},
@@ -26,17 +26,25 @@ var secretREs = []struct {
 	{"jwt", []string{"eyj"}, 8192, regexp.MustCompile(`^eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}`), 0.95},
 }
 
-// indexAll calls fn with every offset of sub in s.
-func indexAll(s, sub string, fn func(int)) {
-	for off := 0; off < len(s); {
-		k := strings.Index(s[off:], sub)
-		if k < 0 {
-			return
+// secretPrefixes maps each secret prefix to its patterns.
+var secretPrefixes, secretByPrefix = func() (prefixTable, map[string][]int) {
+	by := make(map[string][]int)
+	var all []string
+	for i, r := range secretREs {
+		for _, p := range r.prefixes {
+			if by[p] == nil {
+				all = append(all, p)
+			}
+			by[p] = append(by[p], i)
 		}
-		fn(off + k)
-		off += k + 1
 	}
-}
+	return newPrefixTable(all...), by
+}()
+
+var (
+	assignTable = newPrefixTable(assignKeywords...)
+	awsCues     = newPrefixTable("aws", "secretaccesskey", "secret_access_key", "secret-access-key", "secret access key")
+)
 
 // Credential assignments: a key naming a password, secret, token or API
 // key, then ':' or '=', then the value (quoted or bare). The scan starts at
@@ -49,53 +57,49 @@ var (
 
 func detectSecrets(_ *Detector, x *doc, out []Span) []Span {
 	text := x.text
-	for _, r := range secretREs {
-		for _, p := range r.prefixes {
-			indexAll(x.lower, p, func(at int) {
-				m := anchored(r.re, text, at, r.window)
-				if m == nil {
-					return
+	secretPrefixes.wordStarts(x, func(at int, p string) {
+		for _, i := range secretByPrefix[p] {
+			r := secretREs[i]
+			if r.name == "private_key" {
+				// The word BEGIN follows five dashes.
+				if at < 5 || text[at-5:at] != "-----" {
+					continue
 				}
-				s, e := m[0], m[1]
-				if r.name != "private_key" && ((s > 0 && isAlnum(text[s-1])) || (e < len(text) && isAlnum(text[e]))) {
-					return
-				}
-				if r.name == "jwt" && !jwtHeader(text[s:e]) {
-					return
-				}
-				out = append(out, span(TypeSecret, text, s, e, r.score, r.name))
-			})
-		}
-	}
-	seen := make(map[int]bool)
-	for _, kw := range assignKeywords {
-		for off := 0; off < len(x.lower); {
-			k := strings.Index(x.lower[off:], kw)
-			if k < 0 {
-				break
+				at -= 5
 			}
-			at := off + k
-			off = at + len(kw)
-			// The keyword starts a word or follows a separator inside a
-			// key ("db_password", "smtp password"), never mid-word ("compass").
-			if seen[at] || (at > 0 && isLetter(text[at-1])) || (at > 0 && isDigit(text[at-1])) {
-				continue
-			}
-			seen[at] = true
-			m := anchored(assignRE, text, at, 300)
+			m := anchored(r.re, text, at, r.window)
 			if m == nil {
 				continue
 			}
+			s, e := m[0], m[1]
+			if r.name != "private_key" && ((s > 0 && isAlnum(text[s-1])) || (e < len(text) && isAlnum(text[e]))) {
+				continue
+			}
+			if r.name == "jwt" && !jwtHeader(text[s:e]) {
+				continue
+			}
+			out = append(out, span(TypeSecret, text, s, e, r.score, r.name))
+		}
+	})
+	seen := make(map[int]bool)
+	assignTable.wordStarts(x, func(at int, _ string) {
+		// The keyword starts a word: "db_password", "smtp password",
+		// "SecretAccessKey", never "compass".
+		if seen[at] || (at > 0 && isDigit(text[at-1])) {
+			return
+		}
+		seen[at] = true
+		if m := anchored(assignRE, text, at, 300); m != nil {
 			if sp, ok := assignment(text, m); ok {
 				out = append(out, sp)
 			}
 		}
-	}
+	})
 	// AWS secret keys: a run of exactly 40 key characters shortly after
 	// "aws" or "secret".
 	lastEnd := 0
-	for _, cue := range []string{"aws", "secretaccesskey", "secret_access_key", "secret-access-key", "secret access key"} {
-		indexAll(x.lower, cue, func(at int) {
+	{
+		awsCues.wordStarts(x, func(at int, _ string) {
 			from := max(at, lastEnd)
 			for i := from; i < min(len(text), at+100); {
 				if !isKeyChar(text[i]) {
