@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/whet-dev/whet/internal/generate"
+	"github.com/whet-dev/whet/internal/grammar"
 	"github.com/whet-dev/whet/internal/llm"
 	"github.com/whet-dev/whet/internal/tokenizer"
 	"github.com/whet-dev/whet/internal/tokenizer/chat"
@@ -74,9 +75,6 @@ func runGenerate(cmd *cobra.Command, env *Env, fl *generateFlags) error {
 	}
 	if fl.adapter != "" {
 		return &exitError{code: 2, err: errors.New("generate: --adapter: LoRA adapters are not supported by this build yet")}
-	}
-	if fl.schema != "" {
-		return &exitError{code: 2, err: errors.New("generate: --json-schema: constrained decoding is not available in this build yet")}
 	}
 	m, err := llm.Load(fl.model, llm.LoadOptions{DType: fl.dtype})
 	if err != nil {
@@ -150,6 +148,23 @@ func runGenerate(cmd *cobra.Command, env *Env, fl *generateFlags) error {
 		maxTokens = max(room, 0)
 	}
 	req := generate.Request{Prompt: ids, MaxTokens: maxTokens, Sampling: samp, StopTokens: stops, StopStrings: fl.stops}
+	if fl.schema != "" {
+		src, err := os.ReadFile(fl.schema)
+		if err != nil {
+			return fmt.Errorf("generate: --json-schema: %w", err)
+		}
+		gr, err := grammar.Compile(src)
+		if err != nil {
+			return fmt.Errorf("generate: --json-schema: %w", err)
+		}
+		vocab := make([][]byte, m.Config.VocabSize)
+		for id := range vocab {
+			if !tk.IsSpecial(id) {
+				vocab[id] = tk.TokenBytes(id)
+			}
+		}
+		req.Masker = gr.NewMatcher(grammar.NewVocab(vocab))
+	}
 	if !fl.asJSON {
 		req.OnToken = func(t generate.Token) error {
 			_, err := io.WriteString(env.Stdout, t.Text)

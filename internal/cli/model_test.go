@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,6 +64,15 @@ func TestModelInitInspectGenerate(t *testing.T) {
 			if !equalIDs(a.TokenIDs, b.TokenIDs) {
 				t.Errorf("seeded runs differ: %v %v", a.TokenIDs, b.TokenIDs)
 			}
+			schema := filepath.Join(t.TempDir(), "schema.json")
+			os.WriteFile(schema, []byte(`{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"],"additionalProperties":false}`), 0o644)
+			js := gen("--json-schema", schema, "--max-tokens", "60", "--temperature", "1", "--seed", "1")
+			if js.FinishReason == "stop" {
+				var v map[string]any
+				if err := json.Unmarshal([]byte(js.Text), &v); err != nil || len(v) != 1 {
+					t.Errorf("schema output %q: %v", js.Text, err)
+				}
+			}
 			if code, out, _ := runWhet(t, "generate", "--model", dir, "--prompt", "x", "--max-tokens", "3", "--raw"); code != 0 || !strings.HasSuffix(out, "\n") {
 				t.Errorf("streaming: %d %q", code, out)
 			}
@@ -99,6 +109,7 @@ func TestModelCmdErrors(t *testing.T) {
 		{"generate adapter", []string{"generate", "--model", dir, "--prompt", "x", "--adapter", dir}, 2},
 		{"generate bad dtype", []string{"generate", "--model", dir, "--prompt", "x", "--dtype", "fp8"}, 1},
 		{"generate overflow", []string{"generate", "--model", dir, "--prompt", strings.Repeat("x", 600), "--raw"}, 1},
+		{"generate bad schema", []string{"generate", "--model", dir, "--prompt", "x", "--json-schema", filepath.Join(dir, "model.safetensors")}, 1},
 		{"bench bad batch", []string{"bench", "generate", "--batch", "0"}, 2},
 	}
 	for _, tc := range tests {

@@ -23,10 +23,11 @@
 // Before each token the generator clears a mask of the model's vocabulary
 // size and calls Allowed; the logits of tokens left false become -Inf
 // before sampling (and before log-probabilities are taken). After sampling it
-// calls Accept with the chosen id. Once Done reports true only the stop
-// tokens may follow, and if the request has none generation ends with
-// finish reason "stop". A mask with no allowed token is an error
-// (ErrNoAllowedToken).
+// calls Accept with the chosen id. While Done reports true (the value so far
+// is complete, though it may still grow, as a number can) the stop tokens
+// are allowed as well; if the request has no stop tokens generation ends
+// there with finish reason "stop". A mask with no allowed token is an error
+// (ErrNoAllowedToken). internal/grammar's Matcher implements Masker.
 //
 // # Streaming
 //

@@ -211,29 +211,29 @@ func (s *sequence) consume(logits []float32) (bool, error) {
 	copy(w, logits)
 	applyPenalty(w, s.seen, s.req.Sampling.RepetitionPenalty)
 	if m := s.req.Masker; m != nil {
-		if m.Done() {
+		clear(s.mask)
+		m.Allowed(s.mask)
+		done := m.Done()
+		if done {
 			if len(s.stops) == 0 {
 				return s.finish(FinishStop)
 			}
-			for i := range w {
-				if !s.stops[i] {
-					w[i] = float32(math.Inf(-1))
+			for id := range s.stops {
+				if id >= 0 && id < len(s.mask) {
+					s.mask[id] = true
 				}
 			}
-		} else {
-			clear(s.mask)
-			m.Allowed(s.mask)
-			any := false
-			for i, ok := range s.mask {
-				if !ok {
-					w[i] = float32(math.Inf(-1))
-				} else {
-					any = true
-				}
+		}
+		any := false
+		for i, ok := range s.mask {
+			if !ok {
+				w[i] = float32(math.Inf(-1))
+			} else {
+				any = true
 			}
-			if !any {
-				return true, ErrNoAllowedToken
-			}
+		}
+		if !any {
+			return true, ErrNoAllowedToken
 		}
 	}
 	id := s.samp.pick(w)

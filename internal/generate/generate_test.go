@@ -241,6 +241,9 @@ type evenMasker struct {
 }
 
 func (e *evenMasker) Allowed(mask []bool) {
+	if e.Done() {
+		return // the value is closed: only stop tokens remain
+	}
 	for i := range mask {
 		mask[i] = i%2 == 0 && i < 256
 	}
@@ -256,6 +259,13 @@ func (e *evenMasker) Accept(id int) error {
 }
 
 func (e *evenMasker) Done() bool { return e.seen >= e.n }
+
+// openMasker allows tokens 10 and 11 forever and is done after one token.
+type openMasker struct{ n int }
+
+func (o *openMasker) Allowed(mask []bool) { mask[10], mask[11] = true, true }
+func (o *openMasker) Accept(int) error    { o.n++; return nil }
+func (o *openMasker) Done() bool          { return o.n > 0 }
 
 type noneMasker struct{}
 
@@ -279,6 +289,22 @@ func TestMasker(t *testing.T) {
 	_, err := g.Generate(context.Background(), Request{Prompt: []int{1}, MaxTokens: 3, Masker: noneMasker{}})
 	if !errors.Is(err, ErrNoAllowedToken) {
 		t.Errorf("empty mask err = %v", err)
+	}
+	// A complete value that could still grow: the stop token competes with
+	// the allowed tokens, and only allowed or stop tokens are produced.
+	open := &openMasker{}
+	res, err := g.Generate(context.Background(), Request{Prompt: []int{1}, MaxTokens: 30, StopTokens: []int{3},
+		Masker: open, Sampling: Sampling{Temperature: 1, Seed: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range res.Tokens {
+		if id != 10 && id != 11 {
+			t.Errorf("token %d not allowed", id)
+		}
+	}
+	if res.FinishReason == FinishStop && len(res.Tokens) == 0 {
+		t.Errorf("stopped before the value was complete")
 	}
 }
 
