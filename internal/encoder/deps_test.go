@@ -1,0 +1,43 @@
+package encoder
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestImports enforces the engine's dependency rule: the standard library,
+// golang.org/x/sys/cpu and whet's own compute packages only.
+func TestImports(t *testing.T) {
+	allowed := map[string]bool{
+		"golang.org/x/sys/cpu":                          true,
+		"github.com/whet-dev/whet/internal/tensor":      true,
+		"github.com/whet-dev/whet/internal/safetensors": true,
+		"github.com/whet-dev/whet/internal/encoder":     true,
+	}
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		af, err := parser.ParseFile(token.NewFileSet(), f, src, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range af.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			first := strings.SplitN(path, "/", 2)[0]
+			if strings.Contains(first, ".") && !allowed[path] {
+				t.Errorf("%s imports %s", f, path)
+			}
+		}
+	}
+}
