@@ -113,3 +113,17 @@ func BenchmarkDot(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkSoftmax(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, n := range []int{512, 49152} {
+		x := randSlice(r, n)
+		buf := make([]float32, n)
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			rate(b, 0, 4*float64(n), func() {
+				copy(buf, x)
+				SoftmaxInPlace(buf)
+			})
+		})
+	}
+}

@@ -6,6 +6,7 @@ package tensor
 var (
 	defaultKernel    = goKernel
 	transposeImpl    = transposeGo
+	softmaxImpl      = softmaxGo
 	dotImpl          = dotGo
 	axpyImpl         = axpyGo
 	dotBF16Impl      = dotBF16Go

@@ -9,6 +9,11 @@ import (
 // large logits do not overflow. Entries equal to -Inf get probability 0; a
 // row that is entirely -Inf becomes all zeros.
 func SoftmaxInPlace(x []float32) {
+	softmaxImpl(x)
+}
+
+// softmaxGo is the portable SoftmaxInPlace.
+func softmaxGo(x []float32) {
 	if len(x) == 0 {
 		return
 	}

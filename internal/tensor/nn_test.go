@@ -3,6 +3,7 @@ package tensor
 import (
 	"math"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 )
 
@@ -131,6 +132,42 @@ func TestActivations(t *testing.T) {
 	for x := float32(-5); x < 5; x += 0.1 {
 		if d := math.Abs(float64(GELU(x) - GELUTanh(x))); d > 1e-3 {
 			t.Fatalf("GELU vs GELUTanh at %v: %v", x, d)
+		}
+	}
+}
+
+func TestSoftmaxImpls(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	impls := map[string]func([]float32){"go": softmaxGo, "default": softmaxImpl}
+	for name, fn := range impls {
+		for _, n := range []int{1, 7, 8, 9, 16, 100, 1000, 49152} {
+			t.Run(name+"/"+strconv.Itoa(n), func(t *testing.T) {
+				x := make([]float32, n)
+				for i := range x {
+					x[i] = float32(r.NormFloat64() * 20)
+					if r.IntN(10) == 0 {
+						x[i] = float32(math.Inf(-1)) // masked position
+					}
+				}
+				x[0] = 3 // at least one finite entry
+				mx := math.Inf(-1)
+				for _, v := range x {
+					mx = math.Max(mx, float64(v))
+				}
+				want := make([]float64, n)
+				var sum float64
+				for i, v := range x {
+					want[i] = math.Exp(float64(v) - mx)
+					sum += want[i]
+				}
+				fn(x)
+				for i := range x {
+					w := want[i] / sum
+					if math.Abs(float64(x[i])-w) > 2e-6*w+1e-12 || (w == 0 && x[i] != 0) {
+						t.Fatalf("p[%d] = %g, want %g", i, x[i], w)
+					}
+				}
+			})
 		}
 	}
 }

@@ -1,0 +1,80 @@
+#include "textflag.h"
+
+// func maxAVX2(x *float32, n int) float32
+// n must be a positive multiple of 8.
+TEXT ·maxAVX2(SB), NOSPLIT, $0-20
+	MOVQ    x+0(FP), SI
+	MOVQ    n+8(FP), CX
+	VMOVUPS (SI), Y0
+	ADDQ    $32, SI
+	SUBQ    $8, CX
+
+mloop:
+	TESTQ        CX, CX
+	JEQ          mdone
+	VMAXPS       (SI), Y0, Y0
+	ADDQ         $32, SI
+	SUBQ         $8, CX
+	JMP          mloop
+
+mdone:
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS       X1, X0, X0
+	VPERMILPS    $0x4e, X0, X1
+	VMAXPS       X1, X0, X0
+	VPERMILPS    $0xb1, X0, X1
+	VMAXPS       X1, X0, X0
+	VZEROUPPER
+	MOVSS        X0, ret+16(FP)
+	RET
+
+// func expSumAVX2(x *float32, n int, max float32, consts *[12][8]float32) float32
+// x[i] = exp(x[i]-max) in place for n (a multiple of 8) elements; returns
+// their sum. exp is the Cephes expf range reduction and degree-5 polynomial
+// (≈2 ulp); arguments below -87.3 (including -Inf) give exactly 0.
+TEXT ·expSumAVX2(SB), NOSPLIT, $0-36
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS max+16(FP), Y15
+	MOVQ         consts+24(FP), BX
+	VXORPS       Y14, Y14, Y14
+
+eloop:
+	TESTQ        CX, CX
+	JEQ          edone
+	VMOVUPS      (SI), Y0
+	VSUBPS       Y15, Y0, Y0
+	VCMPPS       $1, (BX), Y0, Y1
+	VMAXPS       (BX), Y0, Y0
+	VMULPS       32(BX), Y0, Y2
+	VROUNDPS     $0, Y2, Y2
+	VFNMADD231PS 64(BX), Y2, Y0
+	VFNMADD231PS 96(BX), Y2, Y0
+	VMOVUPS      128(BX), Y3
+	VFMADD213PS  160(BX), Y0, Y3
+	VFMADD213PS  192(BX), Y0, Y3
+	VFMADD213PS  224(BX), Y0, Y3
+	VFMADD213PS  256(BX), Y0, Y3
+	VFMADD213PS  288(BX), Y0, Y3
+	VMULPS       Y0, Y0, Y4
+	VFMADD213PS  Y0, Y4, Y3
+	VADDPS       320(BX), Y3, Y3
+	VCVTPS2DQ    Y2, Y5
+	VPADDD       352(BX), Y5, Y5
+	VPSLLD       $23, Y5, Y5
+	VMULPS       Y5, Y3, Y3
+	VANDNPS      Y3, Y1, Y3
+	VMOVUPS      Y3, (SI)
+	VADDPS       Y3, Y14, Y14
+	ADDQ         $32, SI
+	SUBQ         $8, CX
+	JMP          eloop
+
+edone:
+	VEXTRACTF128 $1, Y14, X1
+	VADDPS       X1, X14, X0
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VZEROUPPER
+	MOVSS        X0, ret+32(FP)
+	RET
