@@ -83,7 +83,7 @@ type jobLogsParams struct {
 	ID          string `path:"id" maxLength:"64"`
 	LastEventID string `header:"Last-Event-ID" maxLength:"20" doc:"Resume after this log seq (sent by EventSource on reconnect)."`
 	After       int64  `query:"after" minimum:"0" doc:"Start after this log seq (like Last-Event-ID)."`
-	Follow      *bool  `query:"follow" doc:"Keep the stream open until the job ends (default true)."`
+	Follow      bool   `query:"follow" default:"true" doc:"Keep the stream open until the job ends."`
 }
 
 // jobLogPoll is how often a followed log stream looks for new lines.
@@ -167,7 +167,7 @@ func (s *Server) registerJobs(api huma.API) {
 				}
 				after = max(after, n)
 			}
-			follow := in.Follow == nil || *in.Follow
+			follow := in.Follow
 			orgID := principal(ctx).OrgID
 			return &huma.StreamResponse{Body: func(hctx huma.Context) {
 				_, w := unwrap(hctx)

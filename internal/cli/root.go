@@ -70,6 +70,7 @@ func newRootCmd(env *Env) *cobra.Command {
 		newTokenizeCmd(env),
 		newModelCmd(env),
 		newGenerateCmd(env),
+		newJobsCmd(env),
 	)
 	benchParent(root).AddCommand(newBenchGenerateCmd(env))
 	return root
