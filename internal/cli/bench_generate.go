@@ -38,6 +38,11 @@ type benchGenerateResult struct {
 	PrefillTokPerSec float64            `json:"prefill_tok_per_s"`
 	PrefillGFLOPS    float64            `json:"prefill_gflop_per_s"`
 	DecodeTokPerSec  map[string]float64 `json:"decode_tok_per_s"` // by batch size
+	// Per-CPU-second rates: work divided by the process's CPU time, which
+	// other tenants of a shared machine do not inflate. Multiply by the
+	// thread count for an uncontended wall-clock estimate.
+	PrefillTokPerCPUSec float64            `json:"prefill_tok_per_cpu_s"`
+	DecodeTokPerCPUSec  map[string]float64 `json:"decode_tok_per_cpu_s"`
 	// DecodeReadGBps is weight bytes × batch-1 decode steps per second.
 	DecodeReadGBps float64 `json:"decode_weight_read_gb_per_s"`
 }
@@ -157,7 +162,8 @@ func median(n int, fn func() float64) float64 {
 
 func benchModel(cmd *cobra.Command, m *llm.Model, dt string, prefill, decode, runs int, batches []int) (benchGenerateResult, error) {
 	c := m.Config
-	r := benchGenerateResult{DType: dt, WeightBytes: m.WeightBytes(), PrefillTokens: prefill, DecodeTokPerSec: map[string]float64{}}
+	r := benchGenerateResult{DType: dt, WeightBytes: m.WeightBytes(), PrefillTokens: prefill,
+		DecodeTokPerSec: map[string]float64{}, DecodeTokPerCPUSec: map[string]float64{}}
 	if prefill+decode+16 > m.MaxSeq() {
 		return r, fmt.Errorf("%w: prefill %d + decode %d exceeds context %d", llm.ErrContextOverflow, prefill, decode, m.MaxSeq())
 	}
@@ -165,17 +171,14 @@ func benchModel(cmd *cobra.Command, m *llm.Model, dt string, prefill, decode, ru
 	for i := range tokens {
 		tokens[i] = (i*7919 + 13) % c.VocabSize
 	}
-	var runErr error
-	r.PrefillTokPerSec = median(runs, func() float64 {
+	var fwdErr error
+	var err error
+	r.PrefillTokPerSec, r.PrefillTokPerCPUSec, err = measureRate(runs, func() (float64, func(), error) {
 		cache := m.NewCache(prefill)
-		start := time.Now()
-		if _, err := m.ForwardLast(tokens, 0, cache); err != nil {
-			runErr = err
-		}
-		return float64(prefill) / time.Since(start).Seconds()
+		return float64(prefill), func() { _, fwdErr = m.ForwardLast(tokens, 0, cache) }, nil
 	})
-	if runErr != nil {
-		return r, runErr
+	if err = errors.Join(err, fwdErr); err != nil {
+		return r, err
 	}
 	// FLOPs per prompt: 2 per weight per token for the projections (the
 	// vocabulary projection only for the last token) plus causal attention
@@ -189,43 +192,65 @@ func benchModel(cmd *cobra.Command, m *llm.Model, dt string, prefill, decode, ru
 		float64(c.NumLayers)*float64(c.NumHeads)*4*float64(c.HeadDim)*T*(T+1)/2
 	r.PrefillGFLOPS = flops / (T / r.PrefillTokPerSec) / 1e9
 	for _, b := range batches {
-		tps := median(runs, func() float64 {
+		var stepErr error
+		tps, cps, err := measureRate(runs, func() (float64, func(), error) {
 			caches := make([]*llm.KVCache, b)
 			next := make([]int, b)
 			for i := range caches {
 				caches[i] = m.NewCache(16 + decode)
 				if _, err := m.ForwardLast(tokens[i%prefill:i%prefill+1], 0, caches[i]); err != nil {
-					runErr = err
-					return 0
+					return 0, nil, err
 				}
 				next[i] = tokens[(i+1)%prefill]
 			}
-			start := time.Now()
-			for s := 0; s < decode; s++ {
-				if cmd.Context().Err() != nil {
-					runErr = cmd.Context().Err()
-					return 0
+			return float64(b * decode), func() {
+				for s := 0; s < decode && stepErr == nil; s++ {
+					if stepErr = cmd.Context().Err(); stepErr != nil {
+						return
+					}
+					var logits []float32
+					if logits, stepErr = m.DecodeBatch(next, caches); stepErr != nil {
+						return
+					}
+					for i := range next {
+						next[i] = argmaxF32(logits[i*c.VocabSize : (i+1)*c.VocabSize])
+					}
 				}
-				logits, err := m.DecodeBatch(next, caches)
-				if err != nil {
-					runErr = err
-					return 0
-				}
-				for i := range next {
-					next[i] = argmaxF32(logits[i*c.VocabSize : (i+1)*c.VocabSize])
-				}
-			}
-			return float64(b*decode) / time.Since(start).Seconds()
+			}, nil
 		})
-		if runErr != nil {
-			return r, runErr
+		if err = errors.Join(err, stepErr); err != nil {
+			return r, err
 		}
 		r.DecodeTokPerSec[strconv.Itoa(b)] = tps
+		r.DecodeTokPerCPUSec[strconv.Itoa(b)] = cps
 		if b == 1 {
 			r.DecodeReadGBps = float64(r.WeightBytes) * tps / 1e9
 		}
 	}
 	return r, nil
+}
+
+// measureRate runs setup+work runs times and returns the median of
+// units/wall-second and of units/CPU-second over the timed work only.
+func measureRate(runs int, setup func() (float64, func(), error)) (wall, cpu float64, err error) {
+	ws := make([]float64, runs)
+	cs := make([]float64, runs)
+	for i := 0; i < runs; i++ {
+		units, work, err := setup()
+		if err != nil {
+			return 0, 0, err
+		}
+		c0, t0 := processCPUTime(), time.Now()
+		work()
+		el, ce := time.Since(t0).Seconds(), (processCPUTime() - c0).Seconds()
+		ws[i] = units / el
+		if ce > 0 {
+			cs[i] = units / ce
+		}
+	}
+	sort.Float64s(ws)
+	sort.Float64s(cs)
+	return ws[runs/2], cs[runs/2], nil
 }
 
 func argmaxF32(x []float32) int {
@@ -291,13 +316,21 @@ func printBenchGenerate(env *Env, rep *benchGenerateReport, batches []int) {
 		fmt.Fprintf(w, "\tdecode b=%d tok/s", b)
 	}
 	fmt.Fprintln(w, "\tb=1 weight read GB/s")
+	cpuRows := ""
 	for _, r := range rep.Results {
 		fmt.Fprintf(w, "%s\t%.1f\t%.1f\t%.1f", r.DType, float64(r.WeightBytes)/(1<<20), r.PrefillTokPerSec, r.PrefillGFLOPS)
 		for _, b := range batches {
 			fmt.Fprintf(w, "\t%.1f", r.DecodeTokPerSec[strconv.Itoa(b)])
 		}
 		fmt.Fprintf(w, "\t%.1f\n", r.DecodeReadGBps)
+		cpuRows += fmt.Sprintf("%s\tprefill %.1f", r.DType, r.PrefillTokPerCPUSec)
+		for _, b := range batches {
+			cpuRows += fmt.Sprintf("\tdecode b=%d %.1f", b, r.DecodeTokPerCPUSec[strconv.Itoa(b)])
+		}
+		cpuRows += "\n"
 	}
+	fmt.Fprintln(w, "tokens per CPU-second (insensitive to other load on a shared machine):")
+	fmt.Fprint(w, cpuRows)
 	w.Flush()
 	if rep.PrefillVsSGEMM > 0 {
 		fmt.Fprintf(env.Stdout, "prefill f32 / SGEMM: %.0f%%\n", 100*rep.PrefillVsSGEMM)
