@@ -229,10 +229,14 @@ func TestPDF(t *testing.T) {
 	data := pdfOf(t, "",
 		[]string{"Loading bays", "Bays 1 to 4 take articulated trailers. Reverse in slowly and set the parking brake before the dock leveller is lowered.", "Bay 5 is for vans only."},
 		[]string{"Fire safety", "Assembly point B is beside the north gate.", "Fire wardens wear orange vests."},
+		[]string{"Loading refrigerated trailers at night while the yard lighting is switched off for maintenance", "Use hand lamps."},
 	)
 	doc := mustExtract(t, "manual.pdf", data, Options{})
 	checkDoc(t, doc)
-	if len(doc.Pages) != 2 {
+	if _, path := sectionText(doc, "Loading refrigerated trailers at night while the yard lighting is switched off for maintenance"); path == nil {
+		t.Errorf("wrapped heading not rejoined: %+v", doc.Sections)
+	}
+	if len(doc.Pages) != 3 {
 		t.Fatalf("pages = %+v", doc.Pages)
 	}
 	p2 := doc.Text[doc.Pages[1].Start:doc.Pages[1].End]

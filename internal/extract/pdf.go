@@ -104,10 +104,14 @@ func extractPDF(ctx context.Context, data []byte, lim Limits) (doc *Document, er
 			if lv := level(l.size); lv > 0 && len(l.text) <= 200 {
 				flush()
 				// A heading wrapped over several lines continues at the same size.
-				if j > 0 && lines[j-1].size == l.size && !lines[j-1].paraStart && b.cur != nil && len(b.cur.Path) > 0 && l.paraStart == false {
+				if j > 0 && lines[j-1].size == l.size && !l.paraStart && b.cur != nil && len(b.cur.Path) > 0 && b.sb.Len() == b.cur.Start+len(b.cur.Path[len(b.cur.Path)-1]) {
 					last := b.cur.Path[len(b.cur.Path)-1]
-					b.trail[len(b.trail)-1] = last + " " + l.text
-					b.cur.Path[len(b.cur.Path)-1] = last + " " + l.text
+					joined := last + " " + l.text
+					b.trail[len(b.trail)-1] = joined
+					b.cur.Path[len(b.cur.Path)-1] = joined
+					if b.title == last {
+						b.title = joined
+					}
 					b.sb.WriteString(" " + l.text)
 					continue
 				}
