@@ -52,7 +52,7 @@ func NewLanguageDetector() (*LanguageDetector, error) {
 		codes:    latinCodes,
 		trigrams: make(map[uint64][]float32),
 		words:    make(map[string][]float32),
-		maxRunes: 4000,
+		maxRunes: 1500,
 	}
 	n := len(d.codes)
 	triCounts := make([]map[uint64]int, n)
@@ -64,8 +64,8 @@ func NewLanguageDetector() (*LanguageDetector, error) {
 		}
 		triCounts[i] = make(map[uint64]int)
 		wordCounts[i] = make(map[string]int)
-		forEachWord(string(b), func(w string) {
-			wordCounts[i][w]++
+		forEachWord(string(b), func(w []byte) {
+			wordCounts[i][string(w)]++
 			forEachTrigram(w, func(k uint64) { triCounts[i][k]++ })
 		})
 	}
@@ -105,40 +105,63 @@ func fillLogProbs[K comparable](dst map[K][]float32, counts []map[K]int, alpha f
 	return unseen
 }
 
-// forEachWord calls fn with each maximal run of letters (and apostrophes
-// inside words) in s, lower-cased.
-func forEachWord(s string, fn func(string)) {
-	var b strings.Builder
-	flush := func() {
-		if b.Len() > 0 {
-			fn(b.String())
-			b.Reset()
+// forEachWord calls fn with each maximal run of letters in s, lower-cased.
+// The slice is reused between calls: fn must not keep it.
+func forEachWord(s string, fn func([]byte)) {
+	buf := make([]byte, 0, 64)
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			switch {
+			case 'a' <= c && c <= 'z':
+				buf = append(buf, c)
+				continue
+			case 'A' <= c && c <= 'Z':
+				buf = append(buf, c+'a'-'A')
+				continue
+			}
+		} else {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			i += size
+			if unicode.IsLetter(r) {
+				buf = utf8.AppendRune(buf, unicode.ToLower(r))
+				continue
+			}
+		}
+		if len(buf) > 0 {
+			fn(buf)
+			buf = buf[:0]
 		}
 	}
-	for _, r := range s {
-		if unicode.IsLetter(r) {
-			b.WriteRune(unicode.ToLower(r))
-			continue
-		}
-		flush()
+	if len(buf) > 0 {
+		fn(buf)
 	}
-	flush()
 }
 
 // forEachTrigram calls fn with the packed key of each character trigram of
 // " word ", so word starts and ends are features of their own.
-func forEachTrigram(w string, fn func(uint64)) {
+func forEachTrigram(w []byte, fn func(uint64)) {
 	var a, b rune = ' ', 0
 	first := true
-	for _, r := range w + " " {
+	step := func(r rune) {
 		if first {
 			b = r
 			first = false
-			continue
+			return
 		}
 		fn(uint64(a)<<42 | uint64(b)<<21 | uint64(r))
 		a, b = b, r
 	}
+	for i := 0; i < len(w); {
+		r, size := rune(w[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRune(w[i:])
+		}
+		i += size
+		step(r)
+	}
+	step(' ')
 }
 
 // Detect returns the language of text. Text with fewer than three letters
@@ -197,12 +220,12 @@ func (d *LanguageDetector) detectLatin(text string) Language {
 	n := len(d.codes)
 	scores := make([]float64, n)
 	features := 0
-	forEachWord(text, func(w string) {
+	forEachWord(text, func(w []byte) {
 		if !isLatinWord(w) {
 			return
 		}
 		features++
-		lp, ok := d.words[w]
+		lp, ok := d.words[string(w)]
 		if !ok {
 			lp = d.wordUnseen
 		}
@@ -243,8 +266,8 @@ func (d *LanguageDetector) detectLatin(text string) Language {
 	return Language{Code: d.codes[bi], Confidence: 1 / sum, Script: scriptNames[scriptLatin]}
 }
 
-func isLatinWord(w string) bool {
-	for _, r := range w {
+func isLatinWord(w []byte) bool {
+	for _, r := range string(w) {
 		if r < 0x80 {
 			continue
 		}

@@ -253,8 +253,12 @@ func BenchmarkNormalizeDetect(b *testing.B) {
 	}
 	doc := sb.String()
 	b.SetBytes(int64(len(doc)))
+	c0 := cpuTime()
 	for b.Loop() {
 		n := Text(doc)
 		_ = det.Detect(n)
+	}
+	if cpu := (cpuTime() - c0).Seconds(); cpu > 0 {
+		b.ReportMetric(float64(len(doc))*float64(b.N)/cpu/1e6, "cpu-MB/s")
 	}
 }

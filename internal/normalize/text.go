@@ -27,6 +27,13 @@ func Text(s string) string {
 	newlines := 0         // newlines seen since the last rune written
 	lineStart := true
 	for i := 0; i < len(s); {
+		if c := s[i]; c > ' ' && c < 0x7f && newlines == 0 && !pendingSpace {
+			// Printable ASCII in the middle of a line: the common case.
+			b.WriteByte(c)
+			lineStart = false
+			i++
+			continue
+		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
 		switch {
@@ -68,7 +75,13 @@ func Text(s string) string {
 		lineStart = false
 		b.WriteRune(r)
 	}
-	return b.String()
+	out := b.String()
+	// Dropping a control character can leave a base letter next to a
+	// combining mark ("A\x7f\u0301"); compose those too.
+	if !norm.NFKC.IsNormalString(out) {
+		out = norm.NFKC.String(out)
+	}
+	return out
 }
 
 // Collapse returns s normalised by [Text] with every run of whitespace,
