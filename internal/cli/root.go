@@ -68,6 +68,7 @@ func newRootCmd(env *Env) *cobra.Command {
 	root.AddCommand(
 		newQuickstartCmd(env),
 		newTokenizeCmd(env),
+		newEmbedCmd(env),
 		newModelCmd(env),
 		newGenerateCmd(env),
 		newJobsCmd(env),
