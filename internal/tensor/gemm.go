@@ -46,6 +46,38 @@ func MatMulTN(c, a, b []float32, m, n, k int, accumulate bool) {
 	gemm(defaultKernel, opTN(c, a, b, m, n, k, accumulate))
 }
 
+// MatMulStrided computes C (+)= op(A)·op(B) on strided row-major views,
+// like BLAS sgemm: op(A) is m×k and op(B) is k×n. Without transA,
+// A(i,p) = a[i*lda+p]; with it, A is stored k×m and A(i,p) = a[p*lda+i].
+// Without transB, B(p,j) = b[p*ldb+j]; with it, B is stored n×k and
+// B(p,j) = b[j*ldb+p]. C(i,j) = c[i*ldc+j]. The views may be sub-blocks of
+// larger buffers (one head of an interleaved [T×heads×headDim] activation,
+// say); elements of c outside the m×n view are not touched.
+func MatMulStrided(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, accumulate bool) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("tensor: MatMulStrided: negative shape m=%d n=%d k=%d", m, n, k))
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	g := &gemmOp{m: m, n: n, k: k, a: a, rsa: lda, csa: 1, b: b, rsb: ldb, csb: 1, c: c, ldc: ldc, acc: accumulate}
+	ar, ac := m, k // stored shape of A
+	if transA {
+		g.rsa, g.csa = 1, lda
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		g.rsb, g.csb = 1, ldb
+		br, bc = n, k
+	}
+	if lda < ac || ldb < bc || ldc < n || (k > 0 && (len(a) < (ar-1)*lda+ac || len(b) < (br-1)*ldb+bc)) || len(c) < (m-1)*ldc+n {
+		panic(fmt.Sprintf("tensor: MatMulStrided: buffers too short or strides too small for m=%d n=%d k=%d lda=%d ldb=%d ldc=%d (len a=%d b=%d c=%d)",
+			m, n, k, lda, ldb, ldc, len(a), len(b), len(c)))
+	}
+	gemm(defaultKernel, g)
+}
+
 func checkGemm(name string, c, a, b []float32, m, n, k int) {
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("tensor: %s: negative shape m=%d n=%d k=%d", name, m, n, k))

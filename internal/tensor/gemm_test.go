@@ -166,3 +166,66 @@ func TestParallelCoversRange(t *testing.T) {
 		}
 	}
 }
+
+func TestMatMulStrided(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	for _, sh := range [][3]int{{1, 1, 1}, {7, 13, 5}, {33, 65, 129}, {64, 64, 64}, {5, 100, 3}, {3, 4, 0}} {
+		for _, tA := range []bool{false, true} {
+			for _, tB := range []bool{false, true} {
+				for _, acc := range []bool{false, true} {
+					m, n, k := sh[0], sh[1], sh[2]
+					t.Run(fmt.Sprintf("%dx%dx%d/tA=%v/tB=%v/acc=%v", m, n, k, tA, tB, acc), func(t *testing.T) {
+						ar, ac := m, k
+						if tA {
+							ar, ac = k, m
+						}
+						br, bc := k, n
+						if tB {
+							br, bc = n, k
+						}
+						lda, ldb, ldc := ac+3, bc+1, n+2
+						a := randSlice(r, max(ar*lda, 1))
+						b := randSlice(r, max(br*ldb, 1))
+						c := randSlice(r, m*ldc)
+						orig := append([]float32(nil), c...)
+						at := func(i, p int) float64 {
+							if tA {
+								return float64(a[p*lda+i])
+							}
+							return float64(a[i*lda+p])
+						}
+						bt := func(p, j int) float64 {
+							if tB {
+								return float64(b[j*ldb+p])
+							}
+							return float64(b[p*ldb+j])
+						}
+						MatMulStrided(tA, tB, m, n, k, a, lda, b, ldb, c, ldc, acc)
+						got := make([]float32, m*n)
+						want := make([]float64, m*n)
+						for i := 0; i < m; i++ {
+							for j := 0; j < ldc; j++ {
+								if j >= n {
+									if c[i*ldc+j] != orig[i*ldc+j] {
+										t.Fatalf("wrote outside the view at (%d,%d)", i, j)
+									}
+									continue
+								}
+								var s float64
+								for p := 0; p < k; p++ {
+									s += at(i, p) * bt(p, j)
+								}
+								if acc {
+									s += float64(orig[i*ldc+j])
+								}
+								want[i*n+j] = s
+								got[i*n+j] = c[i*ldc+j]
+							}
+						}
+						checkClose(t, got, want, k)
+					})
+				}
+			}
+		}
+	}
+}

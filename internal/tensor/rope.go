@@ -100,9 +100,21 @@ func RoPETables(maxPos, headDim int, theta float64, scaling *RoPEScaling) (cos, 
 // RoPE rotates x[len(pos)×nHeads×headDim] in place by the rotate-half
 // convention: for each head, with h = headDim/2, (x[i], x[i+h]) becomes
 // (x[i]·cos − x[i+h]·sin, x[i+h]·cos + x[i]·sin) at angle pos[t]·invFreq[i].
-// cos and sin are tables from RoPETables. The backward pass is RoPE with the
-// sin table negated.
+// cos and sin are tables from RoPETables. The backward pass is RoPEInverse.
 func RoPE(x []float32, pos []int, nHeads, headDim int, cos, sin []float32) {
+	rope(x, pos, nHeads, headDim, cos, sin, 1)
+}
+
+// RoPEInverse rotates x by the opposite angles, undoing RoPE. Since the
+// rotation is orthogonal, it is also RoPE's backward pass: applied to the
+// gradient with respect to RoPE's output it yields the gradient with respect
+// to its input.
+func RoPEInverse(x []float32, pos []int, nHeads, headDim int, cos, sin []float32) {
+	rope(x, pos, nHeads, headDim, cos, sin, -1)
+}
+
+// rope rotates by sign·angle.
+func rope(x []float32, pos []int, nHeads, headDim int, cos, sin []float32, sign float32) {
 	half := headDim / 2
 	if len(x) < len(pos)*nHeads*headDim {
 		panic(fmt.Sprintf("tensor: RoPE: len(x)=%d < %d×%d×%d", len(x), len(pos), nHeads, headDim))
@@ -118,9 +130,9 @@ func RoPE(x []float32, pos []int, nHeads, headDim int, cos, sin []float32) {
 			x1 := v[:half]
 			x2 := v[half : 2*half]
 			for i := range x1 {
-				a, b := x1[i], x2[i]
-				x1[i] = a*cr[i] - b*sr[i]
-				x2[i] = b*cr[i] + a*sr[i]
+				a, b, s := x1[i], x2[i], sign*sr[i]
+				x1[i] = a*cr[i] - b*s
+				x2[i] = b*cr[i] + a*s
 			}
 		}
 	}

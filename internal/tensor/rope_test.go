@@ -30,12 +30,8 @@ func TestRoPEMatchesRotation(t *testing.T) {
 			}
 		}
 	}
-	// rotating back with -sin restores the input
-	neg := make([]float32, len(sin))
-	for i, v := range sin {
-		neg[i] = -v
-	}
-	RoPE(x, pos, nHeads, headDim, cos, neg)
+	// RoPEInverse restores the input
+	RoPEInverse(x, pos, nHeads, headDim, cos, sin)
 	for i := range x {
 		if math.Abs(float64(x[i]-orig[i])) > 1e-5 {
 			t.Fatalf("inverse rotation differs at %d: %v vs %v", i, x[i], orig[i])
