@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 )
 
 // Sentinel causes. A *FileError wraps one of them; test with errors.Is.
@@ -278,6 +279,11 @@ func ExtractWith(ctx context.Context, name, contentType string, r io.Reader, opt
 		doc.Metadata = map[string]string{}
 	}
 	doc.Metadata["content_type"] = format.ContentType()
+	for _, k := range []string{"created", "modified"} {
+		if v, ok := doc.Metadata[k]; ok {
+			doc.Metadata[k] = normalizeDate(v)
+		}
+	}
 	if doc.Title == "" {
 		doc.Title = doc.Metadata["title"]
 	}
@@ -322,6 +328,25 @@ func extractBytes(ctx context.Context, format Format, data []byte, lim Limits, m
 	}
 	doc.InvalidUTF8 += bad
 	return doc, nil
+}
+
+// dateLayouts are the date forms found in front matter, HTML meta tags,
+// Office core properties and PDF info dictionaries (after pdfDate).
+var dateLayouts = []string{
+	time.RFC3339Nano, time.RFC3339, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02 15:04",
+	"2006-01-02", time.RFC1123Z, time.RFC1123, "2 January 2006", "January 2, 2006", "02/01/2006",
+}
+
+// normalizeDate rewrites a parseable date as RFC 3339 in UTC; anything else
+// is returned unchanged.
+func normalizeDate(v string) string {
+	v = strings.TrimSpace(v)
+	for _, layout := range dateLayouts {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC().Format(time.RFC3339)
+		}
+	}
+	return v
 }
 
 // sizeOf reports the size of r when r can tell it without being read.

@@ -201,3 +201,21 @@ func TestFileErrorMessage(t *testing.T) {
 		t.Fatal("errors.Is through FileError failed")
 	}
 }
+
+func TestNormalizeDate(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"2026-01-05", "2026-01-05T00:00:00Z"},
+		{"2026-03-01T10:30:00+01:00", "2026-03-01T09:30:00Z"},
+		{"2026-03-01 10:30:00", "2026-03-01T10:30:00Z"},
+		{"24 March 2026", "2026-03-24T00:00:00Z"},
+		{"Tue, 10 Mar 2026 08:00:00 GMT", "2026-03-10T08:00:00Z"},
+		{"last spring", "last spring"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := normalizeDate(tt.in); got != tt.want {
+				t.Fatalf("normalizeDate(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}

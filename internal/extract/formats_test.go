@@ -86,7 +86,7 @@ func TestMarkdown(t *testing.T) {
 			t.Errorf("text keeps %q:\n%s", gone, doc.Text)
 		}
 	}
-	if doc.Title != "Driver Guide" || doc.Metadata["author"] != "Ada Quinn" || doc.Metadata["created"] != "2026-01-05" || doc.Metadata["language"] != "en" {
+	if doc.Title != "Driver Guide" || doc.Metadata["author"] != "Ada Quinn" || doc.Metadata["created"] != "2026-01-05T00:00:00Z" || doc.Metadata["language"] != "en" {
 		t.Errorf("title %q metadata %v", doc.Title, doc.Metadata)
 	}
 	if _, path := sectionText(doc, "Setext heading"); !reflect.DeepEqual(path, []string{"Driver Guide", "Setext heading"}) {
