@@ -7,9 +7,10 @@
 // SGEMM (GotoBLAS/BLIS structure) whose micro-kernel is AVX2+FMA assembly on
 // amd64 CPUs that support it, chosen at run time, and portable Go elsewhere.
 // Vector helpers (Dot, Axpy, Scale, Add), row operations (SoftmaxInPlace,
-// RMSNorm, LayerNorm, RoPE) and scalar activations (SiLU, GELU, GELUTanh)
-// complete the forward/backward toolbox used by internal/llm and
-// internal/encoder.
+// RMSNorm, LayerNorm, RoPE/RoPEInverse) and scalar activations with their
+// derivatives (SiLU, GELU, GELUTanh) complete the forward/backward toolbox
+// used by internal/llm and internal/encoder. Parallel splits loops over
+// cores.
 //
 // Frozen weight matrices W[rows×cols] (rows = output features, the Hugging
 // Face nn.Linear layout) come in four storage formats with one method set:

@@ -122,7 +122,7 @@ func TestNF4RoundTrip(t *testing.T) {
 		for i, v := range blk {
 			norm := float64(v) / amax
 			best := math.Inf(1)
-			for _, c := range NF4Code {
+			for _, c := range nf4Code {
 				best = math.Min(best, math.Abs(norm-float64(c)))
 			}
 			got := float64(deq[b*NF4BlockSize+i])

@@ -106,9 +106,13 @@ func dotQ8Go(q []int8, x []float32) float32 {
 // sharing one absmax in NF4Mat, as in QLoRA.
 const NF4BlockSize = 64
 
-// NF4Code is the 4-bit NormalFloat code book of QLoRA / bitsandbytes: the
-// 16 values a normalised weight (w/absmax) is rounded to.
-var NF4Code = [16]float32{
+// NF4CodeBook returns the 4-bit NormalFloat code book of QLoRA /
+// bitsandbytes: the 16 values a normalised weight (w/absmax) is rounded to,
+// indexed by the stored 4-bit code.
+func NF4CodeBook() [16]float32 { return nf4Code }
+
+// nf4Code is the NF4 code book (see NF4CodeBook); read-only.
+var nf4Code = [16]float32{
 	-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453,
 	-0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
 	0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
@@ -117,10 +121,10 @@ var NF4Code = [16]float32{
 
 // NF4Mat is a frozen weight matrix W[rows×cols] in 4-bit NormalFloat: the
 // row-major weights are cut into blocks of NF4BlockSize, each block keeps
-// its absmax (float32), and each weight stores the index of the NF4Code
+// its absmax (float32), and each weight stores the index of the NF4CodeBook
 // value nearest to w/absmax. Two indices share a byte, the first (even)
 // element in the high nibble, as bitsandbytes packs them. The round-trip
-// error of a weight is at most absmax × half the widest gap in NF4Code
+// error of a weight is at most absmax × half the widest gap in nf4Code
 // (about 0.152·absmax, between -1 and -0.696).
 type NF4Mat struct {
 	rows, cols int
@@ -134,13 +138,13 @@ func nf4Index(v float32) byte {
 	lo, hi := 0, 15
 	for hi-lo > 1 { // binary search for the bracketing pair
 		mid := (lo + hi) / 2
-		if NF4Code[mid] <= v {
+		if nf4Code[mid] <= v {
 			lo = mid
 		} else {
 			hi = mid
 		}
 	}
-	if v-NF4Code[lo] < NF4Code[hi]-v {
+	if v-nf4Code[lo] < nf4Code[hi]-v {
 		return byte(lo)
 	}
 	return byte(hi)
@@ -224,7 +228,7 @@ func (m *NF4Mat) decodeFlat(dst []float32, e0 int) {
 		if e&1 == 0 {
 			b >>= 4
 		}
-		dst[i] = NF4Code[b&15] * m.absmax[e/NF4BlockSize]
+		dst[i] = nf4Code[b&15] * m.absmax[e/NF4BlockSize]
 	}
 }
 
@@ -252,7 +256,7 @@ func (m *NF4Mat) dotRow(r int, x []float32) float32 {
 				if ei&1 == 0 {
 					b >>= 4
 				}
-				s += NF4Code[b&15] * x[i]
+				s += nf4Code[b&15] * x[i]
 			}
 			total += s * m.absmax[blk]
 		}
@@ -277,8 +281,8 @@ func dotNF4Go(q []byte, x []float32) float32 {
 	x = x[:2*len(q)]
 	var s0, s1 float32
 	for i, b := range q {
-		s0 += NF4Code[b>>4] * x[2*i]
-		s1 += NF4Code[b&15] * x[2*i+1]
+		s0 += nf4Code[b>>4] * x[2*i]
+		s1 += nf4Code[b&15] * x[2*i+1]
 	}
 	return s0 + s1
 }

@@ -64,7 +64,7 @@ func dotNF4BlocksAsm(q []byte, absmax []float32, x []float32) float32 {
 	}
 	_ = q[nb*NF4BlockSize/2-1]
 	_ = x[nb*NF4BlockSize-1]
-	return dotNF4AVX2(&q[0], &absmax[0], &x[0], nb, &NF4Code)
+	return dotNF4AVX2(&q[0], &absmax[0], &x[0], nb, &nf4Code)
 }
 
 //go:noescape
@@ -88,7 +88,7 @@ func dotNF4BlocksAsm512(q []byte, absmax []float32, x []float32) float32 {
 	}
 	_ = q[nb*NF4BlockSize/2-1]
 	_ = x[nb*NF4BlockSize-1]
-	return dotNF4AVX512(&q[0], &absmax[0], &x[0], nb, &NF4Code, &nf4Consts)
+	return dotNF4AVX512(&q[0], &absmax[0], &x[0], nb, &nf4Code, &nf4Consts)
 }
 
 // nf4BlockImpls lists the NF4 block-dot implementations this CPU can run.

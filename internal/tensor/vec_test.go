@@ -79,7 +79,7 @@ func TestQuantDots(t *testing.T) {
 				}
 				wantH += float64(BF16ToF32(h[i])) * float64(x[i])
 				wantQ += float64(q[i]) * float64(x[i])
-				wantN += float64(NF4Code[idx]) * float64(x[i])
+				wantN += float64(nf4Code[idx]) * float64(x[i])
 			}
 			tol := 1e-5 * (1 + math.Sqrt(float64(n)))
 			if got := dotBF16Impl(h, x); math.Abs(float64(got)-wantH) > tol*(1+math.Abs(wantH)) {
@@ -115,7 +115,7 @@ func TestNF4Blocks(t *testing.T) {
 					if i&1 == 1 {
 						idx = q[i/2] & 15
 					}
-					want += float64(NF4Code[idx]) * float64(absmax[i/NF4BlockSize]) * float64(x[i])
+					want += float64(nf4Code[idx]) * float64(absmax[i/NF4BlockSize]) * float64(x[i])
 				}
 				got := fn(q, absmax, x)
 				if math.Abs(float64(got)-want) > 1e-5*(1+math.Sqrt(float64(n)))*(1+math.Abs(want)) {
