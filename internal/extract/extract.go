@@ -105,8 +105,11 @@ func (f Format) ContentType() string {
 
 // Document is the extracted text of one file with its structure.
 type Document struct {
+	// Format is the detected (or forced) input format.
 	Format Format
-	Title  string
+	// Title comes from the file's metadata, <title>, front matter or the
+	// first top-level heading, in that order of preference.
+	Title string
 	// Text is the extracted text: paragraphs separated by blank lines.
 	Text string
 	// Sections are heading-delimited spans of Text, in order.
@@ -142,8 +145,8 @@ type Page struct {
 type Record struct {
 	ID       string
 	Text     string            // text of the record (mapped text fields or the rendered conversation)
-	Start    int               // span of Text within Document.Text
-	End      int               //
+	Start    int               // byte offset of Text within Document.Text
+	End      int               // end of that span, exclusive
 	Fields   map[string]string // every field, flattened with dotted paths
 	Metadata map[string]string // mapped metadata fields; for chats, every non-message field
 	// Messages is the conversation (chat logs only).
@@ -231,8 +234,8 @@ func Extract(ctx context.Context, name, contentType string, r io.Reader, limits 
 	return ExtractWith(ctx, name, contentType, r, Options{Limits: limits})
 }
 
-// ExtractFile opens path, checks its size against the limit without reading
-// it, and extracts it.
+// ExtractFile opens the file at p, checks its size against the limit
+// without reading it, and extracts it.
 func ExtractFile(ctx context.Context, p string, opts Options) (*Document, error) {
 	f, err := os.Open(p)
 	if err != nil {
@@ -404,7 +407,7 @@ func Sniff(name, contentType string, data []byte) (Format, error) {
 		return FormatHTML, nil
 	case "text/markdown", "text/x-markdown":
 		return FormatMarkdown, nil
-	case "text/csv":
+	case "text/csv", "text/tab-separated-values":
 		return FormatCSV, nil
 	case "application/json":
 		return FormatJSON, nil
@@ -416,7 +419,7 @@ func Sniff(name, contentType string, data []byte) (Format, error) {
 		return FormatHTML, nil
 	case ".md", ".markdown", ".mdown":
 		return FormatMarkdown, nil
-	case ".csv":
+	case ".csv", ".tsv":
 		return FormatCSV, nil
 	case ".json":
 		return FormatJSON, nil

@@ -64,7 +64,7 @@ func TestMarkdown(t *testing.T) {
 		"- first item\n- second [ref][r1]\n  continued\n\n1. one\n2. two\n\n" +
 		"```go\nfunc main() { _ = x * y }\n```\n\n" +
 		"Setext heading\n--------------\n\n| Zone | Limit |\n|---|---:|\n| Leith | 20 mph |\n\n" +
-		"> quoted **text**\n\n[r1]: https://example.test/ref\n\n![diagram](d.png)\n"
+		"> quoted **text**\n\n[r1]: https://example.test/ref\n\n![diagram](d.png)\n<!-- hidden\nnote -->\n"
 	doc := mustExtract(t, "guide.md", []byte(src), Options{})
 	checkDoc(t, doc)
 	for _, want := range []string{
@@ -81,7 +81,7 @@ func TestMarkdown(t *testing.T) {
 			t.Errorf("text lacks %q:\n%s", want, doc.Text)
 		}
 	}
-	for _, gone := range []string{"https://", "**", "---", "[r1]"} {
+	for _, gone := range []string{"https://", "**", "---", "[r1]", "hidden"} {
 		if strings.Contains(doc.Text, gone) {
 			t.Errorf("text keeps %q:\n%s", gone, doc.Text)
 		}
@@ -119,6 +119,14 @@ func TestCSV(t *testing.T) {
 		r := doc.Records[1]
 		if r.ID != "T-2" || !strings.Contains(r.Text, "customer: Birch\nsubject: Invoice") || r.Fields["priority"] != "P3" {
 			t.Fatalf("record = %+v", r)
+		}
+	})
+	t.Run("semicolon and tab delimiters", func(t *testing.T) {
+		for name, src := range map[string]string{"eu.csv": "id;city;note\n1;Leith;\"a, b\"\n", "t.tsv": "id\tcity\tnote\n1\tLeith\ta, b\n"} {
+			doc := mustExtract(t, name, []byte(src), Options{})
+			if r := doc.Records[0]; r.Fields["city"] != "Leith" || r.Fields["note"] != "a, b" {
+				t.Fatalf("%s: record = %+v", name, r)
+			}
 		}
 	})
 	t.Run("unknown column", func(t *testing.T) {

@@ -15,13 +15,14 @@ var (
 	tableDelim   = regexp.MustCompile(`^\s*\|?\s*:?-{1,}:?\s*(\|\s*:?-{1,}:?\s*)*\|?\s*$`)
 	linkRefDef   = regexp.MustCompile(`^ {0,3}\[[^\]]+\]:\s+\S+`)
 	htmlTag      = regexp.MustCompile(`</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>`)
+	htmlComment  = regexp.MustCompile(`(?s)<!--.*?-->`)
 	thematicRule = regexp.MustCompile(`^ {0,3}((\*\s*){3,}|(-\s*){3,}|(_\s*){3,})$`)
 )
 
 // extractMarkdown reads front matter into metadata, headings into sections,
 // keeps code blocks verbatim, and reduces links and emphasis to their text.
 func extractMarkdown(ctx context.Context, text string) (*Document, error) {
-	text = normalizeNewlines(text)
+	text = htmlComment.ReplaceAllString(normalizeNewlines(text), "")
 	lines := strings.Split(text, "\n")
 	meta := map[string]string{}
 	if len(lines) > 0 && strings.TrimSpace(lines[0]) == "---" {

@@ -19,6 +19,7 @@ const maxJSONDepth = 64
 // extractCSV reads a header row and turns every further row into a record.
 func extractCSV(ctx context.Context, text string, m Mapping, lim Limits) (*Document, error) {
 	cr := csv.NewReader(strings.NewReader(text))
+	cr.Comma = csvDelimiter(text)
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = true
 	cr.ReuseRecord = false
@@ -70,6 +71,32 @@ func extractCSV(ctx context.Context, text string, m Mapping, lim Limits) (*Docum
 		order = append(order, keys)
 	}
 	return recordsDocument(rows, order, m, 1), nil
+}
+
+// csvDelimiter picks comma, semicolon (European spreadsheet exports), tab
+// or pipe: whichever occurs most in the header line outside quotes.
+func csvDelimiter(text string) rune {
+	line := text
+	if i := strings.IndexByte(text, '\n'); i >= 0 {
+		line = text[:i]
+	}
+	counts := map[rune]int{}
+	quoted := false
+	for _, r := range line {
+		switch {
+		case r == '"':
+			quoted = !quoted
+		case !quoted && (r == ',' || r == ';' || r == '\t' || r == '|'):
+			counts[r]++
+		}
+	}
+	best := ','
+	for _, r := range []rune{';', '\t', '|'} {
+		if counts[r] > counts[best] {
+			best = r
+		}
+	}
+	return best
 }
 
 func csvErr(err error) error {
