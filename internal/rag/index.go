@@ -1,0 +1,337 @@
+package rag
+
+import (
+	"bufio"
+	"context"
+	"encoding/gob"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Embedder turns texts into vectors (the native encoder or an
+// OpenAI-compatible /v1/embeddings upstream).
+type Embedder interface {
+	Embed(ctx context.Context, texts []string) ([][]float32, error)
+	Dim() int
+}
+
+// Reranker scores (query, passage) pairs with a cross-encoder.
+type Reranker interface {
+	Score(ctx context.Context, query string, passages []string) ([]float32, error)
+}
+
+// Config describes an index. Zero values take the documented defaults.
+type Config struct {
+	Chunking ChunkConfig `json:"chunking"`
+	BM25     BM25Config  `json:"bm25"`
+	Dense    DenseConfig `json:"dense"`
+}
+
+// BM25Config sets the sparse side.
+type BM25Config struct {
+	K1       float64 `json:"k1,omitempty"`       // default 1.2
+	B        float64 `json:"b,omitempty"`        // default 0.75
+	Language string  `json:"language,omitempty"` // analyzer; default en
+}
+
+// DenseConfig sets the vector side; Dim 0 makes a BM25-only index.
+type DenseConfig struct {
+	Dim            int `json:"dim,omitempty"`
+	M              int `json:"m,omitempty"`
+	EfConstruction int `json:"ef_construction,omitempty"`
+	EfSearch       int `json:"ef_search,omitempty"`
+}
+
+func (c Config) withDefaults() Config {
+	c.Chunking = c.Chunking.withDefaults()
+	if c.BM25.K1 == 0 {
+		c.BM25.K1 = 1.2
+	}
+	if c.BM25.B == 0 {
+		c.BM25.B = 0.75
+	}
+	if c.BM25.Language == "" {
+		c.BM25.Language = "en"
+	}
+	return c
+}
+
+// Doc is a document to index.
+type Doc struct {
+	ID       string
+	Text     string
+	Source   string // source URI (for an upload, its file name): cited in hits
+	Metadata map[string]any
+	Sections []Section
+}
+
+// ChunkRecord is a stored chunk.
+type ChunkRecord struct {
+	ID          string
+	DocID       string
+	Source      string
+	Start, End  int
+	Parent      int // index into the parents table
+	SectionPath []string
+	AccessTag   string
+	Metadata    map[string]any
+	Text        string
+}
+
+// state is everything a version persists.
+type state struct {
+	Config   Config
+	Version  int
+	BM25     *BM25
+	HNSW     *HNSW
+	Chunks   []ChunkRecord
+	Parents  []string
+	DocOrds  map[string][]int
+	MetaKeys map[string]bool
+	Updated  time.Time
+}
+
+// Index is a versioned hybrid index in a directory. Searches read the last
+// committed version while an upsert builds the next one.
+type Index struct {
+	dir string
+	emb Embedder
+	rr  Reranker
+	mu  sync.RWMutex
+	st  *state
+	an  *Analyzer
+	// Count measures chunk budgets (the model's tokenizer when set).
+	Count func(string) int
+	wmu   sync.Mutex // one writer
+}
+
+func init() {
+	// Metadata values are JSON-shaped; gob needs their concrete types.
+	gob.Register(map[string]any{})
+	gob.Register([]any{})
+	gob.Register(json.Number(""))
+	gob.Register([]string{})
+	gob.Register([]map[string]any{})
+}
+
+// ErrIndex reports a missing or unreadable index directory.
+var ErrIndex = errors.New("rag: index")
+
+// Create makes a new empty index in dir.
+func Create(dir string, cfg Config, emb Embedder, rr Reranker) (*Index, error) {
+	cfg = cfg.withDefaults()
+	if emb != nil && cfg.Dense.Dim == 0 {
+		cfg.Dense.Dim = emb.Dim()
+	}
+	if cfg.Dense.Dim > 0 && emb == nil {
+		return nil, fmt.Errorf("%w: dense dim %d set but no embedder", ErrIndex, cfg.Dense.Dim)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrIndex, err)
+	}
+	st := &state{Config: cfg, BM25: NewBM25(cfg.BM25.K1, cfg.BM25.B), DocOrds: map[string][]int{}, MetaKeys: map[string]bool{}}
+	if cfg.Dense.Dim > 0 {
+		st.HNSW = NewHNSW(cfg.Dense.Dim, cfg.Dense.M, cfg.Dense.EfConstruction, cfg.Dense.EfSearch, 1)
+	}
+	x := &Index{dir: dir, emb: emb, rr: rr, st: st, an: NewAnalyzer(cfg.BM25.Language)}
+	if err := x.save(st); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// Open loads the current version of the index in dir, or the pinned
+// version when version > 0.
+func Open(dir string, version int, emb Embedder, rr Reranker) (*Index, error) {
+	if version <= 0 {
+		b, err := os.ReadFile(filepath.Join(dir, "CURRENT"))
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrIndex, err)
+		}
+		if version, err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil {
+			return nil, fmt.Errorf("%w: bad CURRENT file", ErrIndex)
+		}
+	}
+	f, err := os.Open(filepath.Join(dir, fmt.Sprintf("v%06d.gob", version)))
+	if err != nil {
+		return nil, fmt.Errorf("%w: version %d: %v", ErrIndex, version, err)
+	}
+	defer f.Close()
+	var st state
+	if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&st); err != nil {
+		return nil, fmt.Errorf("%w: version %d: %v", ErrIndex, version, err)
+	}
+	if st.HNSW != nil && emb == nil {
+		return nil, fmt.Errorf("%w: the index has dense vectors; open it with an embedder", ErrIndex)
+	}
+	return &Index{dir: dir, emb: emb, rr: rr, st: &st, an: NewAnalyzer(st.Config.BM25.Language)}, nil
+}
+
+// save writes st as the next version file and then points CURRENT at it
+// (atomic rename), so a crash leaves the previous version current.
+func (x *Index) save(st *state) error {
+	st.Updated = time.Now().UTC()
+	name := filepath.Join(x.dir, fmt.Sprintf("v%06d.gob", st.Version))
+	tmp := name + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrIndex, err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := gob.NewEncoder(bw).Encode(st); err != nil {
+		f.Close()
+		return fmt.Errorf("%w: encode: %v", ErrIndex, err)
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	f.Close()
+	if err := os.Rename(tmp, name); err != nil {
+		return err
+	}
+	cur := filepath.Join(x.dir, "CURRENT.tmp")
+	if err := os.WriteFile(cur, []byte(strconv.Itoa(st.Version)+"\n"), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(cur, filepath.Join(x.dir, "CURRENT")); err != nil {
+		return err
+	}
+	// Keep the previous version for pinning and rollback; drop older ones.
+	if st.Version >= 2 {
+		os.Remove(filepath.Join(x.dir, fmt.Sprintf("v%06d.gob", st.Version-2)))
+	}
+	return nil
+}
+
+// Stats describe the current version.
+type Stats struct {
+	Version   int       `json:"version"`
+	Documents int       `json:"documents"`
+	Chunks    int       `json:"chunks"`
+	Terms     int       `json:"terms"`
+	Dense     bool      `json:"dense"`
+	Dim       int       `json:"dim,omitempty"`
+	Updated   time.Time `json:"updated_at"`
+	Config    Config    `json:"config"`
+}
+
+// Stats returns the current version's statistics.
+func (x *Index) Stats() Stats {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	st := x.st
+	return Stats{Version: st.Version, Documents: len(st.DocOrds), Chunks: st.BM25.Live, Terms: len(st.BM25.Postings),
+		Dense: st.HNSW != nil, Dim: st.Config.Dense.Dim, Updated: st.Updated, Config: st.Config}
+}
+
+// Upsert chunks, analyses and embeds docs (outside the lock: searches keep
+// running on the current version), replaces earlier versions of the same
+// document ids, and commits a new version. It returns the new version number.
+func (x *Index) Upsert(ctx context.Context, docs []Doc) (int, error) {
+	x.wmu.Lock()
+	defer x.wmu.Unlock()
+	type prepared struct {
+		doc    Doc
+		chunks []Chunk
+		terms  [][]string
+		vecs   [][]float32
+	}
+	x.mu.RLock()
+	cfg := x.st.Config
+	x.mu.RUnlock()
+	var preps []prepared
+	for _, d := range docs {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		p := prepared{doc: d, chunks: ChunkDocument(d.ID, d.Text, d.Sections, cfg.Chunking, x.Count)}
+		texts := make([]string, len(p.chunks))
+		for i, c := range p.chunks {
+			texts[i] = d.Text[c.Start:c.End]
+			p.terms = append(p.terms, x.an.Tokens(sectionPrefix(c.SectionPath)+texts[i]))
+		}
+		if x.emb != nil && len(texts) > 0 {
+			vecs, err := x.emb.Embed(ctx, texts)
+			if err != nil {
+				return 0, fmt.Errorf("embed %s: %w", d.ID, err)
+			}
+			p.vecs = vecs
+		}
+		preps = append(preps, p)
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	st := x.st
+	for _, p := range preps {
+		x.deleteLocked(st, p.doc.ID)
+		tag, _ := p.doc.Metadata["access_tag"].(string)
+		parents := map[[2]int]int{}
+		for i, c := range p.chunks {
+			key := [2]int{c.ParentStart, c.ParentEnd}
+			pi, ok := parents[key]
+			if !ok {
+				pi = len(st.Parents)
+				st.Parents = append(st.Parents, p.doc.Text[c.ParentStart:c.ParentEnd])
+				parents[key] = pi
+			}
+			ord := st.BM25.Add(p.terms[i])
+			if st.HNSW != nil {
+				st.HNSW.Add(p.vecs[i])
+			}
+			st.Chunks = append(st.Chunks, ChunkRecord{ID: c.ID, DocID: p.doc.ID, Source: p.doc.Source, Start: c.Start, End: c.End,
+				Parent: pi, SectionPath: c.SectionPath, AccessTag: tag, Metadata: p.doc.Metadata, Text: p.doc.Text[c.Start:c.End]})
+			st.DocOrds[p.doc.ID] = append(st.DocOrds[p.doc.ID], ord)
+		}
+		for k := range p.doc.Metadata {
+			st.MetaKeys[k] = true
+		}
+	}
+	st.Version++
+	if err := x.save(st); err != nil {
+		st.Version--
+		return 0, err
+	}
+	return st.Version, nil
+}
+
+func sectionPrefix(path []string) string {
+	if len(path) == 0 {
+		return ""
+	}
+	return strings.Join(path, " ") + "\n"
+}
+
+// Delete removes documents and commits a new version.
+func (x *Index) Delete(ctx context.Context, ids []string) (int, error) {
+	x.wmu.Lock()
+	defer x.wmu.Unlock()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, id := range ids {
+		x.deleteLocked(x.st, id)
+	}
+	x.st.Version++
+	return x.st.Version, x.save(x.st)
+}
+
+func (x *Index) deleteLocked(st *state, docID string) {
+	for _, ord := range st.DocOrds[docID] {
+		st.BM25.Delete(ord)
+		if st.HNSW != nil {
+			st.HNSW.Delete(ord)
+		}
+	}
+	delete(st.DocOrds, docID)
+}
