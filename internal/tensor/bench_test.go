@@ -63,12 +63,6 @@ func BenchmarkSGEMM(b *testing.B) {
 	}
 }
 
-func BenchmarkSGEMMPortable(b *testing.B) {
-	r := rand.New(rand.NewPCG(1, 1))
-	m, n, k := 512, 512, 512
-	x, w, c := randSlice(r, m*k), randSlice(r, n*k), make([]float32, m*n)
-	rate(b, 2*float64(m)*float64(n)*float64(k), 0, func() { gemm(goKernel, opNT(c, x, w, m, n, k, false)) })
-}
 
 func BenchmarkMatVec(b *testing.B) {
 	r := rand.New(rand.NewPCG(2, 2))
@@ -125,5 +119,20 @@ func BenchmarkSoftmax(b *testing.B) {
 				SoftmaxInPlace(buf)
 			})
 		})
+	}
+}
+
+// BenchmarkSGEMMKernels compares the micro-kernels this CPU can run on the
+// same packed blocked algorithm (single goroutine).
+func BenchmarkSGEMMKernels(b *testing.B) {
+	r := rand.New(rand.NewPCG(6, 6))
+	for _, kern := range append([]*microKernel{goKernel}, asmKernels()...) {
+		for _, sh := range [][3]int{{1024, 1024, 1024}, {512, 1536, 576}} {
+			m, n, k := sh[0], sh[1], sh[2]
+			x, w, c := randSlice(r, m*k), randSlice(r, n*k), make([]float32, m*n)
+			b.Run(fmt.Sprintf("%s/m=%d/n=%d/k=%d", kern.name, m, n, k), func(b *testing.B) {
+				rate(b, 2*float64(m)*float64(n)*float64(k), 0, func() { gemmSerial(kern, opNT(c, x, w, m, n, k, false)) })
+			})
+		}
 	}
 }
