@@ -63,7 +63,6 @@ func BenchmarkSGEMM(b *testing.B) {
 	}
 }
 
-
 func BenchmarkMatVec(b *testing.B) {
 	r := rand.New(rand.NewPCG(2, 2))
 	for _, sh := range [][2]int{{576, 1536}, {1536, 576}, {49152, 576}} {
