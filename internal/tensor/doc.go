@@ -18,5 +18,8 @@
 // NormalFloat, block 64, the QLoRA code book). Their m==1 mat-vec products
 // dequantise in registers and never materialise the matrix.
 //
-// Shape mismatches are programming errors and panic, like index errors.
+// Functions and weight-matrix methods keep no state between calls (packing
+// buffers come from a sync.Pool), so they are safe for concurrent use as long
+// as concurrent calls write to disjoint outputs. Shape mismatches are
+// programming errors and panic, like index errors.
 package tensor
