@@ -73,12 +73,18 @@ func runGenerate(cmd *cobra.Command, env *Env, fl *generateFlags) error {
 	if fl.model == "" || fl.prompt == "" {
 		return &exitError{code: 2, err: errors.New("generate: --model DIR and --prompt TEXT are required")}
 	}
-	if fl.adapter != "" {
-		return &exitError{code: 2, err: errors.New("generate: --adapter: LoRA adapters are not supported by this build yet")}
-	}
 	m, err := llm.Load(fl.model, llm.LoadOptions{DType: fl.dtype})
 	if err != nil {
 		return fmt.Errorf("generate: %w", err)
+	}
+	if fl.adapter != "" {
+		a, err := llm.LoadAdapter(fl.adapter)
+		if err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
+		if m, err = m.WithAdapter(a); err != nil {
+			return fmt.Errorf("generate: %w", err)
+		}
 	}
 	tk, err := tokenizer.Load(fl.model)
 	if err != nil {
