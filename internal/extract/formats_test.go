@@ -304,3 +304,26 @@ func TestDOCX(t *testing.T) {
 		}
 	}
 }
+
+// TestMarkdownHostileInline feeds long lines of unmatched delimiters and
+// deeply nested link brackets; they must come back intact (the extractor
+// keeps inline parsing linear and bounded, so this also finishes quickly).
+func TestMarkdownHostileInline(t *testing.T) {
+	tests := []struct {
+		name, line string
+	}{
+		{"unmatched stars", strings.Repeat("*a ", 50_000)},
+		{"unmatched backticks", strings.Repeat("`` ` x ", 20_000)},
+		{"open brackets", strings.Repeat("[", 100_000)},
+		{"nested links", strings.Repeat("[", 10_000) + "x" + strings.Repeat("](u)", 10_000)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := mustExtract(t, "h.md", []byte(tt.line+"\n"), Options{})
+			checkDoc(t, doc)
+			if len(doc.Text) == 0 {
+				t.Fatal("no text")
+			}
+		})
+	}
+}

@@ -191,12 +191,25 @@ func parseFrontMatter(lines []string, meta map[string]string) {
 // inlineText strips Markdown inline syntax: links and images become their
 // text, emphasis markers and code backticks are dropped, inline HTML tags
 // removed. Code span contents are kept verbatim.
-func inlineText(s string) string {
+func inlineText(s string) string { return inline(s, 0) }
+
+// Bounds that keep inline parsing linear on hostile input: how far ahead a
+// closing delimiter is searched for, and how deeply link texts nest.
+const (
+	maxInlineScan  = 4096
+	maxInlineDepth = 8
+)
+
+func inline(s string, depth int) string {
 	if !strings.ContainsAny(s, "[]*_`<!\\") {
 		return s
 	}
 	var out strings.Builder
-	drop := map[int]bool{} // closing emphasis runs already matched
+	drop := map[int]bool{}       // closing emphasis runs already matched
+	// noCloser remembers where a search for a delimiter run's closer last
+	// failed; openers shortly after that reuse the answer instead of
+	// rescanning, which keeps a line of unmatched "*" or "`" linear.
+	noCloser := map[string]int{}
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
@@ -208,25 +221,29 @@ func inlineText(s string) string {
 			for i+n < len(s) && s[i+n] == '`' {
 				n++
 			}
-			end := strings.Index(s[i+n:], s[i:i+n])
+			end := -1
+			if from, seen := noCloser[s[i:i+n]]; !seen || i >= from+maxInlineScan/2 {
+				end = strings.Index(window(s, i+n), s[i:i+n])
+			}
 			if end < 0 {
+				noCloser[s[i:i+n]] = i
 				out.WriteString(s[i : i+n])
 				i += n
 				continue
 			}
 			out.WriteString(strings.TrimSpace(s[i+n : i+n+end]))
 			i += n + end + n
-		case c == '!' && i+1 < len(s) && s[i+1] == '[':
-			if txt, n, ok := linkAt(s[i+1:]); ok {
-				out.WriteString(inlineText(txt))
+		case c == '!' && i+1 < len(s) && s[i+1] == '[' && depth < maxInlineDepth:
+			if txt, n, ok := linkAt(window(s, i+1)); ok {
+				out.WriteString(inline(txt, depth+1))
 				i += 1 + n
 				continue
 			}
 			out.WriteByte(c)
 			i++
-		case c == '[':
-			if txt, n, ok := linkAt(s[i:]); ok {
-				out.WriteString(inlineText(txt))
+		case c == '[' && depth < maxInlineDepth:
+			if txt, n, ok := linkAt(window(s, i)); ok {
+				out.WriteString(inline(txt, depth+1))
 				i += n
 				continue
 			}
@@ -252,10 +269,14 @@ func inlineText(s string) string {
 				continue
 			}
 			if canOpen(s, i, n) {
-				if j := findCloser(s, i+n, c, n); j >= 0 {
-					drop[j] = true
-					i += n
-					continue
+				key := s[i : i+n]
+				if from, seen := noCloser[key]; !seen || i >= from+maxInlineScan/2 {
+					if j := findCloser(s, i+n, c, n, drop); j >= 0 {
+						drop[j] = true
+						i += n
+						continue
+					}
+					noCloser[key] = i
 				}
 			}
 			out.WriteString(s[i : i+n])
@@ -294,14 +315,24 @@ func canClose(s string, j, n int) bool {
 	return s[j] != '_' || j+n >= len(s) || !isWordByte(s[j+n])
 }
 
+// window returns s[i:] cut to maxInlineScan bytes.
+func window(s string, i int) string {
+	if len(s)-i > maxInlineScan {
+		return s[i : i+maxInlineScan]
+	}
+	return s[i:]
+}
+
 // findCloser finds the next run of n delimiters c that can close, outside
-// code spans; -1 when none.
-func findCloser(s string, from int, c byte, n int) int {
-	for j := from; j < len(s); {
+// code spans and not already matched, within maxInlineScan bytes; -1 when
+// none.
+func findCloser(s string, from int, c byte, n int, drop map[int]bool) int {
+	limit := min(len(s), from+maxInlineScan)
+	for j := from; j < limit; {
 		switch {
 		case s[j] == '`':
 			m := runLen(s, j)
-			end := strings.Index(s[j+m:], s[j:j+m])
+			end := strings.Index(window(s, j+m), s[j:j+m])
 			if end < 0 {
 				j += m
 				continue
@@ -309,7 +340,7 @@ func findCloser(s string, from int, c byte, n int) int {
 			j += m + end + m
 		case s[j] == c:
 			m := runLen(s, j)
-			if m == n && canClose(s, j, m) {
+			if m == n && canClose(s, j, m) && !drop[j] {
 				return j
 			}
 			j += m
