@@ -47,19 +47,19 @@ func (x *doc) tokens() []token {
 }
 
 // prefixTable finds which of a set of lower-case prefixes start at a word.
-type prefixTable map[byte][]string
+type prefixTable *[256][]string
 
 func newPrefixTable(prefixes ...string) prefixTable {
-	t := make(prefixTable)
+	var t [256][]string
 	for _, p := range prefixes {
 		t[p[0]] = append(t[p[0]], p)
 	}
-	return t
+	return &t
 }
 
 // wordStarts calls fn for every word start where one of the prefixes
 // begins, with the prefix.
-func (t prefixTable) wordStarts(x *doc, fn func(at int, prefix string)) {
+func wordStarts(t prefixTable, x *doc, fn func(at int, prefix string)) {
 	for _, tok := range x.tokens() {
 		rest := x.lower[tok.start:]
 		for _, p := range t[rest[0]] {

@@ -26,7 +26,7 @@ func detectDOBs(_ *Detector, x *doc, out []Span) []Span {
 	text := x.text
 	// Run the cue pattern on a small window around each cue word.
 	ends := make(map[int]bool)
-	dobCueTable.wordStarts(x, func(at int, _ string) {
+	wordStarts(dobCueTable, x, func(at int, _ string) {
 		lo := max(0, at-16)
 		for _, m := range dobCueRE.FindAllStringIndex(text[lo:min(len(text), at+40)], -1) {
 			ends[lo+m[1]] = true

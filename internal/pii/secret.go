@@ -57,7 +57,7 @@ var (
 
 func detectSecrets(_ *Detector, x *doc, out []Span) []Span {
 	text := x.text
-	secretPrefixes.wordStarts(x, func(at int, p string) {
+	wordStarts(secretPrefixes, x, func(at int, p string) {
 		for _, i := range secretByPrefix[p] {
 			r := secretREs[i]
 			if r.name == "private_key" {
@@ -82,7 +82,7 @@ func detectSecrets(_ *Detector, x *doc, out []Span) []Span {
 		}
 	})
 	seen := make(map[int]bool)
-	assignTable.wordStarts(x, func(at int, _ string) {
+	wordStarts(assignTable, x, func(at int, _ string) {
 		// The keyword starts a word: "db_password", "smtp password",
 		// "SecretAccessKey", never "compass".
 		if seen[at] || (at > 0 && isDigit(text[at-1])) {
@@ -99,7 +99,7 @@ func detectSecrets(_ *Detector, x *doc, out []Span) []Span {
 	// "aws" or "secret".
 	lastEnd := 0
 	{
-		awsCues.wordStarts(x, func(at int, _ string) {
+		wordStarts(awsCues, x, func(at int, _ string) {
 			from := max(at, lastEnd)
 			for i := from; i < min(len(text), at+100); {
 				if !isKeyChar(text[i]) {
