@@ -17,7 +17,6 @@ type mergeInfo struct {
 type bpe struct {
 	vocabTable
 	merges       map[uint64]mergeInfo
-	mergeList    [][2]string // as read, for Save
 	unk          int
 	unkToken     string
 	fuseUnk      bool
@@ -27,9 +26,8 @@ type bpe struct {
 	suffix       string
 
 	byteLevel bool
-	byteIDs   [256]int32     // byte-level: id of each byte's character, -1 if absent
-	rawVocab  map[string]int // byte-level: raw bytes of a token → id
-	fallback  [256]int32     // byte fallback: id of <0xXX>, -1 if absent
+	byteIDs   [256]int32 // byte-level: id of each byte's character, -1 if absent
+	fallback  [256]int32 // byte fallback: id of <0xXX>, -1 if absent
 	cache     *wordCache
 }
 
@@ -53,7 +51,6 @@ func newBPE(vocab map[string]int, merges [][2]string, o bpeOptions) (*bpe, error
 	m := &bpe{
 		vocabTable:   vt,
 		merges:       make(map[uint64]mergeInfo, len(merges)),
-		mergeList:    merges,
 		unk:          -1,
 		unkToken:     o.unkToken,
 		fuseUnk:      o.fuseUnk,
@@ -104,10 +101,6 @@ func (m *bpe) setByteLevel() {
 		if id, ok := m.ids[string(byteToRune[b])]; ok {
 			m.byteIDs[b] = int32(id)
 		}
-	}
-	m.rawVocab = make(map[string]int, len(m.ids))
-	for t, id := range m.ids {
-		m.rawVocab[string(byteLevelDecode(t))] = id
 	}
 }
 
@@ -184,7 +177,7 @@ func (m *bpe) tokenize(word string, dst []tok) []tok {
 		var id int
 		var ok bool
 		if m.byteLevel {
-			id, ok = m.rawVocab[word]
+			id, ok = m.ids[byteLevelEncode(word)]
 		} else {
 			id, ok = m.ids[word]
 		}

@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"unicode/utf8"
 )
@@ -95,6 +96,18 @@ type wordPiece struct {
 	unk      int
 	prefix   string
 	maxChars int
+	maxLen   int // longest token in bytes, prefix excluded
+}
+
+// setMaxLen records the longest token so lookups skip impossible lengths.
+func (m *wordPiece) setMaxLen() {
+	for t := range m.ids {
+		n := len(t)
+		if strings.HasPrefix(t, m.prefix) {
+			n -= len(m.prefix)
+		}
+		m.maxLen = max(m.maxLen, n)
+	}
 }
 
 func (m *wordPiece) tokenize(word string, dst []tok) []tok {
@@ -112,6 +125,12 @@ func (m *wordPiece) tokenize(word string, dst []tok) []tok {
 	buf := make([]byte, 0, len(m.prefix)+len(word))
 	for start < len(word) {
 		end := len(word)
+		if end-start > m.maxLen {
+			end = start + m.maxLen
+			for end > start && !utf8.RuneStart(word[end]) {
+				end--
+			}
+		}
 		found := -1
 		for end > start {
 			var id int

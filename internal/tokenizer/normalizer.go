@@ -120,20 +120,38 @@ func (s seqNormalizer) normalize(sp span, track bool) span {
 // mapRunes rewrites sp one character at a time; f appends the replacement
 // of r to dst.
 func mapRunes(sp span, track bool, f func(dst []byte, r rune) []byte) span {
-	w := newSpanBuilder(track, sp.off, len(sp.s))
+	// Most text comes through unchanged: find the first change before
+	// building anything.
 	var buf []byte
+	first := len(sp.s)
 	for i := 0; i < len(sp.s); {
 		r, sz := utf8.DecodeRuneInString(sp.s[i:])
 		buf = f(buf[:0], r)
+		if len(buf) != sz || string(buf) != sp.s[i:i+sz] {
+			first = i
+			break
+		}
+		i += sz
+	}
+	if first == len(sp.s) {
+		return sp
+	}
+	w := newSpanBuilder(track, sp.off, len(sp.s))
+	same := 0 // start of the run of unchanged characters not yet copied
+	for i := first; i < len(sp.s); {
+		r, sz := utf8.DecodeRuneInString(sp.s[i:])
+		buf = f(buf[:0], r)
 		if len(buf) == sz && string(buf) == sp.s[i:i+sz] {
-			w.copyFrom(sp, i, i+sz)
 			i += sz
 			continue
 		}
+		w.copyFrom(sp, same, i)
 		o0, o1 := sp.orig(i, i+sz)
 		w.addBytes(buf, o0, o1)
 		i += sz
+		same = i
 	}
+	w.copyFrom(sp, same, len(sp.s))
 	return w.span()
 }
 
@@ -259,6 +277,9 @@ func isBertControl(r rune) bool {
 	case '\t', '\n', '\r':
 		return false
 	}
+	if r < 0x80 {
+		return r < 0x20 || r == 0x7f
+	}
 	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Co, unicode.Cs) || !isAssigned(r)
 }
 
@@ -274,34 +295,41 @@ func isChineseChar(r rune) bool {
 		(r >= 0xF900 && r <= 0xFAFF) || (r >= 0x2F800 && r <= 0x2FA1F)
 }
 
+// normalize runs clean_text, CJK padding, accent stripping (NFD, then drop
+// nonspacing marks) and lowercasing, in that order, fusing the per-character
+// steps into as few passes as the NFD step allows.
 func (n bertNormalizer) normalize(sp span, track bool) span {
-	if n.cleanText {
-		sp = mapRunes(sp, track, func(dst []byte, r rune) []byte {
+	lowerFirst := n.lowercase && !n.strip
+	sp = mapRunes(sp, track, func(dst []byte, r rune) []byte {
+		if n.cleanText {
 			if r == 0 || r == utf8.RuneError || isBertControl(r) {
 				return dst
 			}
 			if r == '\t' || r == '\n' || r == '\r' || unicode.IsSpace(r) {
 				return append(dst, ' ')
 			}
-			return utf8.AppendRune(dst, r)
-		})
-	}
-	if n.chinese {
+		}
+		if n.chinese && isChineseChar(r) {
+			dst = append(dst, ' ')
+			dst = utf8.AppendRune(dst, r)
+			return append(dst, ' ')
+		}
+		if lowerFirst {
+			return lowerRune(dst, r)
+		}
+		return utf8.AppendRune(dst, r)
+	})
+	if n.strip {
+		sp = formNormalizer{norm.NFD}.normalize(sp, track)
 		sp = mapRunes(sp, track, func(dst []byte, r rune) []byte {
-			if isChineseChar(r) {
-				dst = append(dst, ' ')
-				dst = utf8.AppendRune(dst, r)
-				return append(dst, ' ')
+			if unicode.Is(unicode.Mn, r) {
+				return dst
+			}
+			if n.lowercase {
+				return lowerRune(dst, r)
 			}
 			return utf8.AppendRune(dst, r)
 		})
-	}
-	if n.strip {
-		sp = formNormalizer{norm.NFD}.normalize(sp, track)
-		sp = stripAccentsNormalizer{nonspacingOnly: true}.normalize(sp, track)
-	}
-	if n.lowercase {
-		sp = lowercaseNormalizer{}.normalize(sp, track)
 	}
 	return sp
 }

@@ -137,6 +137,9 @@ func splitSpan(sp span, m matcher, beh splitBehavior, invert bool, out []span) [
 	if s == "" {
 		return out
 	}
+	if f, ok := m.(funcMatcher); ok && !invert && (beh == behRemoved || beh == behIsolated) {
+		return splitFunc(sp, f, beh == behIsolated, out)
+	}
 	ms := m.findAll(s)
 	if len(ms) == 0 {
 		if invert && beh == behRemoved {
@@ -205,6 +208,32 @@ func splitSpan(sp span, m matcher, beh splitBehavior, invert bool, out []span) [
 		if g.end > g.start {
 			out = append(out, sp.sub(g.start, g.end))
 		}
+	}
+	return out
+}
+
+// splitFunc is splitSpan for a character predicate with the Removed or
+// Isolated behavior, without building the match list.
+func splitFunc(sp span, f funcMatcher, keep bool, out []span) []span {
+	s := sp.s
+	start := 0
+	for i := 0; i < len(s); {
+		r, sz := at(s, i)
+		if !f(r) {
+			i += sz
+			continue
+		}
+		if i > start {
+			out = append(out, sp.sub(start, i))
+		}
+		if keep {
+			out = append(out, sp.sub(i, i+sz))
+		}
+		i += sz
+		start = i
+	}
+	if start < len(s) {
+		out = append(out, sp.sub(start, len(s)))
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -25,7 +26,11 @@ type Tokenizer struct {
 	post  postProcessor
 	dec   decoder
 
-	tokBytes [][]byte // TokenBytes by id
+	// TokenBytes by id, flat (no per-token pointers for the GC to scan):
+	// token id is tokBytes[tokOff[id]:tokOff[id+1]].
+	tokBytes []byte
+	tokOff   []int32
+	tokKnown []bool
 	size     int
 
 	bos, eos, pad  int
@@ -151,10 +156,18 @@ func Parse(data []byte) (*Tokenizer, error) {
 	for id := range t.addedByID {
 		t.size = max(t.size, id+1)
 	}
-	t.tokBytes = make([][]byte, t.size)
+	t.tokOff = make([]int32, t.size+1)
+	t.tokKnown = make([]bool, t.size)
 	for id := range t.size {
-		t.tokBytes[id] = t.computeTokenBytes(id)
+		b := t.computeTokenBytes(id)
+		t.tokKnown[id] = b != nil
+		t.tokBytes = append(t.tokBytes, b...)
+		if len(t.tokBytes) >= 1<<31 {
+			return nil, fmt.Errorf("%w: vocabulary too large", ErrFormat)
+		}
+		t.tokOff[id+1] = int32(len(t.tokBytes))
 	}
+	t.tokBytes = slices.Clip(t.tokBytes)
 	t.bos = t.findToken("<|begin_of_text|>", "<s>", "<bos>", "[CLS]", "<|startoftext|>")
 	t.eos = t.findToken("<|end_of_text|>", "</s>", "<eos>", "<|endoftext|>", "[SEP]")
 	t.pad = t.findToken("<pad>", "[PAD]", "<|pad|>")
@@ -232,6 +245,7 @@ func parseModel(raw json.RawMessage) (model, error) {
 		if id, ok := vocab[unk]; ok {
 			m.unk = id
 		}
+		m.setMaxLen()
 		return m, nil
 	case "Unigram":
 		return nil, fmt.Errorf("%w: Unigram model (SentencePiece unigram tokenizers are not supported; use a BPE or WordPiece tokenizer)", ErrUnsupported)
@@ -491,10 +505,10 @@ func (t *Tokenizer) AddedTokens() []AddedToken { return append([]AddedToken(nil)
 // piece with ▁ as a space, an added token's content). The slice must not be
 // modified. It returns nil for an unknown id.
 func (t *Tokenizer) TokenBytes(id int) []byte {
-	if id < 0 || id >= len(t.tokBytes) {
+	if id < 0 || id >= len(t.tokKnown) || !t.tokKnown[id] {
 		return nil
 	}
-	return t.tokBytes[id]
+	return t.tokBytes[t.tokOff[id]:t.tokOff[id+1]:t.tokOff[id+1]]
 }
 
 func (t *Tokenizer) computeTokenBytes(id int) []byte {
