@@ -242,17 +242,14 @@ func (q *Queue) Enqueue(ctx context.Context, p EnqueueParams) (Job, error) {
 		}
 		id := store.NewID("job")
 		ts := store.FormatTime(now)
-		if _, err := tx.ExecContext(ctx, q.db.Rebind(`INSERT INTO jobs
+		j, err := scanJob(tx.QueryRowContext(ctx, q.db.Rebind(`INSERT INTO jobs
 			(id, org_id, project_id, actor_id, kind, payload_json, unique_key, status, max_attempts, run_after, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?)`),
-			id, p.OrgID, p.ProjectID, p.ActorID, p.Kind, string(payload), uniq, maxAttempts, store.FormatTime(runAfter), ts, ts); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?) RETURNING `+jobCols),
+			id, p.OrgID, p.ProjectID, p.ActorID, p.Kind, string(payload), uniq, maxAttempts, store.FormatTime(runAfter), ts, ts))
+		if err != nil {
 			if store.IsUniqueViolation(err) {
 				return fmt.Errorf("%w: a live %s job with unique key %q exists", store.ErrConflict, p.Kind, p.UniqueKey)
 			}
-			return err
-		}
-		j, err := scanJob(tx.QueryRowContext(ctx, q.db.Rebind(`SELECT `+jobCols+` FROM jobs WHERE id = ?`), id))
-		if err != nil {
 			return err
 		}
 		job = j
@@ -471,12 +468,18 @@ func (q *Queue) appendLog(ctx context.Context, tx *sql.Tx, jobID, level, msg str
 	if len(msg) > maxMsg {
 		msg = msg[:maxMsg] + "…(truncated)"
 	}
+	ts := store.FormatTime(q.now())
+	if q.db.Dialect == store.Postgres {
+		// One round trip instead of two.
+		_, err := tx.ExecContext(ctx, q.db.Rebind(`WITH s AS (UPDATE jobs SET log_seq = log_seq + 1 WHERE id = ? RETURNING log_seq)
+			INSERT INTO job_logs (job_id, seq, ts, level, message) SELECT ?, log_seq, ?, ?, ? FROM s`), jobID, jobID, ts, level, msg)
+		return err
+	}
 	var seq int64
-	if err := tx.QueryRowContext(ctx, q.db.Rebind(`UPDATE jobs SET log_seq = log_seq + 1 WHERE id = ? RETURNING log_seq`), jobID).Scan(&seq); err != nil {
+	if err := tx.QueryRowContext(ctx, `UPDATE jobs SET log_seq = log_seq + 1 WHERE id = ? RETURNING log_seq`, jobID).Scan(&seq); err != nil {
 		return fmt.Errorf("jobs: log: %w", err)
 	}
-	_, err := tx.ExecContext(ctx, q.db.Rebind(`INSERT INTO job_logs (job_id, seq, ts, level, message) VALUES (?, ?, ?, ?, ?)`),
-		jobID, seq, store.FormatTime(q.now()), level, msg)
+	_, err := tx.ExecContext(ctx, `INSERT INTO job_logs (job_id, seq, ts, level, message) VALUES (?, ?, ?, ?, ?)`, jobID, seq, ts, level, msg)
 	return err
 }
 
