@@ -205,7 +205,7 @@ func inline(s string, depth int) string {
 		return s
 	}
 	var out strings.Builder
-	drop := map[int]bool{}       // closing emphasis runs already matched
+	drop := map[int]bool{} // closing emphasis runs already matched
 	// noCloser remembers where a search for a delimiter run's closer last
 	// failed; openers shortly after that reuse the answer instead of
 	// rescanning, which keeps a line of unmatched "*" or "`" linear.
