@@ -198,6 +198,9 @@ func checkInvariants(t *testing.T, doc *Document) {
 	t.Helper()
 	prev := 0
 	for i, s := range doc.Sections {
+		if txt := doc.Text[s.Start:s.End]; strings.TrimSpace(txt) != txt {
+			t.Fatalf("section %d %q has surrounding whitespace: %q", i, s.Path, txt)
+		}
 		if s.Start < 0 || s.End > len(doc.Text) || s.Start > s.End {
 			t.Fatalf("section %d span [%d,%d) outside text of %d bytes", i, s.Start, s.End, len(doc.Text))
 		}

@@ -91,8 +91,11 @@ func extractPDF(ctx context.Context, data []byte, lim Limits) (doc *Document, er
 		if b.cur != nil && b.cur.Page == 0 {
 			b.cur.Page = b.page
 		}
-		b.sep()
+		// The page starts after the separator the next block will write.
 		start := b.sb.Len()
+		if b.pending {
+			start += 2
+		}
 		var para strings.Builder
 		flush := func() {
 			if para.Len() > 0 {

@@ -121,8 +121,9 @@ func jsonValid(b []byte) bool { return json.Valid(b) }
 func extractText(text string) (*Document, error) {
 	text = normalizeNewlines(text)
 	doc := &Document{Text: text, Metadata: map[string]string{}}
-	if strings.TrimSpace(text) != "" {
-		doc.Sections = []Section{{Path: []string{}, Start: 0, End: len(text)}}
+	if trimmed := strings.TrimSpace(text); trimmed != "" {
+		start := strings.Index(text, trimmed)
+		doc.Sections = []Section{{Path: []string{}, Start: start, End: start + len(trimmed)}}
 	}
 	return doc, nil
 }
