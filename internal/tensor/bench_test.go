@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -18,6 +19,10 @@ import (
 // as GFLOP/s, bytes as GB/s (either may be 0 to omit it).
 func rate(b *testing.B, flops, bytes float64, body func()) {
 	b.Helper()
+	// Settle the heap and warm the packing-buffer pool (a GC empties it
+	// only on the second cycle) so the timed loop measures steady state.
+	runtime.GC()
+	body()
 	c0 := processCPUSeconds()
 	for b.Loop() {
 		body()
