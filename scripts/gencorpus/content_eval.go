@@ -102,7 +102,7 @@ var queries = []query{
 	{"q34", "someone pasted an AWS key into a ticket, what do we do", map[string]int{rotate: 2, t60117: 1, incident: 1}},
 	{"q35", "who approves a service credit of £3,000", map[string]int{refund: 2}},
 	{"q36", "deadline for a customer to claim an SLA credit", map[string]int{refund: 2, sla: 2}},
-	{"q37", "what happens to a customer's data after the contract ends", map[string]int{offboard: 2, msa: 1}},
+	{"q37", "what happens to a customer's data after the contract ends", map[string]int{offboard: 2, msa: 1, retention: 1, retOld: 1}},
 	{"q38", "quarterly access review: which systems and who owns them", map[string]int{access: 2, sec: 1}},
 	{"q39", "what does a new starter do in their first week", map[string]int{newHire: 2}},
 	{"q40", "maximum number of stops in one route plan", map[string]int{route: 2, chatSup: 1}},
