@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -226,6 +227,25 @@ func TestMatMulStrided(t *testing.T) {
 					})
 				}
 			}
+		}
+	}
+}
+
+// TestGemmParallelSplit forces several workers so both stripe directions
+// (rows when m ≥ n, columns otherwise) run even on a one-CPU machine.
+func TestGemmParallelSplit(t *testing.T) {
+	prev := runtime.GOMAXPROCS(4)
+	defer runtime.GOMAXPROCS(prev)
+	r := rand.New(rand.NewPCG(29, 30))
+	for _, kern := range kernelsUnderTest() {
+		for _, sh := range [][3]int{{301, 97, 50}, {37, 403, 60}} {
+			m, n, k := sh[0], sh[1], sh[2]
+			t.Run(fmt.Sprintf("%s/%dx%dx%d", kern.name, m, n, k), func(t *testing.T) {
+				a, b, c := randSlice(r, m*k), randSlice(r, n*k), randSlice(r, m*n)
+				want := refGemm("NT", c, a, b, m, n, k, true)
+				gemm(kern, opNT(c, a, b, m, n, k, true))
+				checkClose(t, c, want, k)
+			})
 		}
 	}
 }
