@@ -22,7 +22,7 @@ var numberAddressREs = []struct {
 	re   *regexp.Regexp
 }{
 	// 350 Fifth Avenue, Suite 4100, New York, NY 10118 / 221B Baker Street, London NW1 6XE
-	{"address_us_uk", regexp.MustCompile(`^[0-9]{1,6}[A-Z]?\s+(?:[NSEW]\.?\s+)?(?:` + capWord + `\s+){0,3}(?:` + capWord + `|[0-9]{1,3}(?:st|nd|rd|th))\s+` + streetSuffix + unit + cityTail)},
+	{"address_us_uk", regexp.MustCompile(`^[0-9]{1,6}[A-Z]?\s+(?:[NSEW]\.?\s+)?(?:` + capWord + `\s+){0,3}(?:` + capWord + `|[0-9]{1,3}(?:st|nd|rd|th))\s+` + streetSuffix + `(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?` + unit + cityTail)},
 	// 9 Kingsway, Manchester M1 1AA: any street name when a UK postcode follows.
 	{"address_uk", regexp.MustCompile(`^[0-9]{1,4}[A-Z]?\s+(?:` + capWord + `\s+){0,3}` + capWord + `,\s+` + capWord + `(?:\s+` + capWord + `)?\s+` + ukPostcode + `\b`)},
 	// 4 Rue de Rivoli

@@ -70,7 +70,7 @@ var (
 )
 
 var phoneCues = []string{"phone", "tel", "telephone", "call", "mobile", "cell", "fax", "whatsapp", "ring",
-	"contact", "landline", "hotline", "telefon", "téléphone", "teléfono", "telefono", "sms", "text", "mob", "ph", "number is", "tlf"}
+	"contact", "landline", "hotline", "telefon", "téléphone", "teléfono", "telefono", "sms", "text", "mob", "ph", "my number", "tlf"}
 
 var phoneAntiCues = []string{"order", "invoice", "ticket", "tracking", "isbn", "ref", "reference", "account", "acct",
 	"serial", "sku", "id", "no", "nr", "case", "ein", "barcode", "code", "build", "version", "po", "item", "part", "batch", "lot"}
@@ -166,7 +166,7 @@ func phoneAt(text string, start, end int) (Span, bool) {
 	}
 	ctx := before(text, start, 28)
 	cue := containsWord(ctx, phoneCues...)
-	anti := containsWord(before(text, start, 16), phoneAntiCues...) || strings.HasSuffix(strings.TrimSpace(ctx), "#")
+	anti := containsWord(before(text, start, 20), phoneAntiCues...) || strings.HasSuffix(strings.TrimSpace(ctx), "#")
 	for e := end; e > start; {
 		cand := text[start:e]
 		if sp, ok := phoneCandidate(text, cand, start, e, cue, anti); ok {
