@@ -36,9 +36,11 @@ func RoPEForward(x []float32, pos []int, nHeads, headDim int, cos, sin []float32
 // training caller keeps them and passes a separate out.
 func SwiGLUForward(out, gate, up []float32) {
 	gate, up = gate[:len(out)], up[:len(out)]
-	for i := range out {
-		out[i] = tensor.SiLU(gate[i]) * up[i]
-	}
+	tensor.ParallelGrain(len(out), 1<<14, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			out[i] = tensor.SiLU(gate[i]) * up[i]
+		}
+	})
 }
 
 // keyRange returns the keys [lo, hi) that the query at position p sees.
