@@ -182,3 +182,24 @@ func (p byteLevelPost) process(seq []encTok, addSpecial bool, t *Tokenizer) []en
 func isSpaceByte(b byte) bool {
 	return b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '\v' || b == '\f'
 }
+
+// addsSpecial reports whether p adds tokens to a sequence (a template with
+// special tokens); if not, tokenizer_config.json's add_bos_token and
+// add_eos_token decide.
+func addsSpecial(p postProcessor) bool {
+	switch p := p.(type) {
+	case templatePost:
+		for _, it := range p.items {
+			if len(it) > 0 {
+				return true
+			}
+		}
+	case seqPost:
+		for _, q := range p {
+			if addsSpecial(q) {
+				return true
+			}
+		}
+	}
+	return false
+}

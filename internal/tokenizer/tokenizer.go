@@ -34,7 +34,7 @@ type Tokenizer struct {
 	size     int
 
 	bos, eos, pad  int
-	addBOS, addEOS bool // from tokenizer_config.json, used when there is no post-processor
+	addBOS, addEOS bool // from tokenizer_config.json, used when the post-processor adds no tokens
 }
 
 // Offset is the byte range [Start, End) of the input that a token covers.
@@ -409,9 +409,9 @@ func (t *Tokenizer) encode(text string, addSpecial, track bool) []encTok {
 		}
 	}
 	if t.post != nil {
-		return t.post.process(toks, addSpecial, t)
+		toks = t.post.process(toks, addSpecial, t)
 	}
-	if addSpecial {
+	if addSpecial && !addsSpecial(t.post) {
 		if t.addBOS && t.bos >= 0 {
 			toks = append([]encTok{{id: t.bos}}, toks...)
 		}

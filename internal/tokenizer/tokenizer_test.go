@@ -3,6 +3,8 @@ package tokenizer
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -413,7 +415,12 @@ func TestRealTokenizers(t *testing.T) {
 }
 
 func TestConcurrentEncode(t *testing.T) {
-	tk := loadRef(t, "llama3")
+	for _, name := range []string{"llama3", "bert-variant", "bert-whitespace", "llama2"} {
+		t.Run(name, func(t *testing.T) { concurrentEncode(t, loadRef(t, name)) })
+	}
+}
+
+func concurrentEncode(t *testing.T, tk *Tokenizer) {
 	lines := corpusLines(t)
 	want := make([][]int, len(lines))
 	for i, l := range lines {
@@ -438,6 +445,44 @@ func TestConcurrentEncode(t *testing.T) {
 	close(errs)
 	for l := range errs {
 		t.Errorf("concurrent encode of %q differs", l)
+	}
+}
+
+func TestLoadFolderConfig(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// No template: add_bos_token/add_eos_token from the config apply.
+	write("tokenizer.json", `{"added_tokens":[{"id":3,"content":"<B>","special":true},{"id":4,"content":"<E>","special":true},{"id":5,"content":"<P>","special":true}],
+	 "post_processor":{"type":"ByteLevel","trim_offsets":false},
+	 "model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":2},"merges":["a b"]}}`)
+	write("tokenizer_config.json", `{"bos_token":{"content":"<B>","special":true},"eos_token":"<E>","pad_token":"<P>","add_bos_token":true,"add_eos_token":true}`)
+	tk, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.BOS() != 3 || tk.EOS() != 4 || tk.PAD() != 5 {
+		t.Fatalf("bos/eos/pad %d %d %d", tk.BOS(), tk.EOS(), tk.PAD())
+	}
+	if got := tk.Encode("ab", true); !slices.Equal(got, []int{3, 2, 4}) {
+		t.Fatalf("with specials %v", got)
+	}
+	if got := tk.Encode("ab", false); !slices.Equal(got, []int{2}) {
+		t.Fatalf("without specials %v", got)
+	}
+	write("tokenizer_config.json", `{"bos_token":null,"eos_token":"<missing>"}`)
+	if tk, err = Load(dir); err != nil {
+		t.Fatal(err)
+	}
+	if tk.BOS() != -1 || tk.EOS() != -1 {
+		t.Fatalf("null/missing names: bos %d eos %d", tk.BOS(), tk.EOS())
+	}
+	write("tokenizer_config.json", `{`)
+	if _, err := Load(dir); !errors.Is(err, ErrFormat) {
+		t.Fatalf("bad config: %v", err)
 	}
 }
 
