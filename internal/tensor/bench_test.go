@@ -140,3 +140,10 @@ func BenchmarkSGEMMKernels(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkSwiGLU(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 7))
+	n := 512 * 1536
+	gate, up, out := randSlice(r, n), randSlice(r, n), make([]float32, n)
+	rate(b, 0, 12*float64(n), func() { SwiGLU(out, gate, up) })
+}

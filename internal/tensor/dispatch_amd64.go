@@ -5,6 +5,7 @@ var (
 	defaultKernel    = pick(hasAVX512, avx512Kernel, pick(hasAVX2FMA, avx2Kernel, goKernel))
 	transposeImpl    = pick(hasAVX2FMA, transposeAsm, transposeGo)
 	softmaxImpl      = pick(hasAVX2FMA, softmaxAsm, softmaxGo)
+	swigluImpl       = pick(hasAVX2FMA, swigluAsm, swigluGo)
 	dotImpl          = pick(hasAVX2FMA, dotAsm, dotGo)
 	axpyImpl         = pick(hasAVX2FMA, axpyAsm, axpyGo)
 	dotBF16Impl      = pick(hasAVX2FMA, dotBF16Asm, dotBF16Go)

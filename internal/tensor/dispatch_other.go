@@ -7,6 +7,7 @@ var (
 	defaultKernel    = goKernel
 	transposeImpl    = transposeGo
 	softmaxImpl      = softmaxGo
+	swigluImpl       = swigluGo
 	dotImpl          = dotGo
 	axpyImpl         = axpyGo
 	dotBF16Impl      = dotBF16Go

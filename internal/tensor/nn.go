@@ -110,6 +110,24 @@ func SiLU(x float32) float32 {
 	return x / (1 + float32(math.Exp(float64(-x))))
 }
 
+// SwiGLU computes out[i] = SiLU(gate[i])·up[i] over len(out) elements (the
+// Llama MLP activation); out may alias gate or up.
+func SwiGLU(out, gate, up []float32) {
+	if len(gate) < len(out) || len(up) < len(out) {
+		panic(fmt.Sprintf("tensor: SwiGLU: len(out)=%d but len(gate)=%d len(up)=%d", len(out), len(gate), len(up)))
+	}
+	swigluImpl(out, gate[:len(out)], up[:len(out)])
+}
+
+// swigluGo is the portable SwiGLU.
+func swigluGo(out, gate, up []float32) {
+	gate = gate[:len(out)]
+	up = up[:len(out)]
+	for i, g := range gate {
+		out[i] = SiLU(g) * up[i]
+	}
+}
+
 // SiLUGrad returns d SiLU(x) / dx = s·(1 + x·(1-s)) with s = sigmoid(x).
 func SiLUGrad(x float32) float32 {
 	s := 1 / (1 + float32(math.Exp(float64(-x))))

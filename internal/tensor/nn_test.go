@@ -171,3 +171,37 @@ func TestSoftmaxImpls(t *testing.T) {
 		}
 	}
 }
+
+func TestSwiGLU(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	impls := map[string]func(out, gate, up []float32){"go": swigluGo, "default": swigluImpl}
+	for name, fn := range impls {
+		for _, n := range []int{0, 1, 7, 8, 9, 33, 1536} {
+			t.Run(name+"/"+strconv.Itoa(n), func(t *testing.T) {
+				gate, up := randSlice(r, n), randSlice(r, n)
+				for i := range gate {
+					gate[i] *= 10
+				}
+				if n > 3 {
+					gate[0], gate[1], gate[2] = 120, -120, 0 // saturated tails and zero
+				}
+				out := make([]float32, n)
+				fn(out, gate, up)
+				for i := range out {
+					g := float64(gate[i])
+					want := g / (1 + math.Exp(-g)) * float64(up[i])
+					if math.Abs(float64(out[i])-want) > 1e-6*(1+math.Abs(want)) {
+						t.Fatalf("out[%d] = %v want %v (gate %v up %v)", i, out[i], want, gate[i], up[i])
+					}
+				}
+				// in place over gate
+				fn(gate, gate, up)
+				for i := range out {
+					if gate[i] != out[i] {
+						t.Fatalf("in-place differs at %d", i)
+					}
+				}
+			})
+		}
+	}
+}

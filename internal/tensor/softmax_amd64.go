@@ -6,12 +6,16 @@ import "math"
 func maxAVX2(x *float32, n int) float32
 
 //go:noescape
-func expSumAVX2(x *float32, n int, max float32, consts *[12][8]float32) float32
+func expSumAVX2(x *float32, n int, max float32, consts *[13][8]float32) float32
+
+//go:noescape
+func swigluAVX2(out, gate, up *float32, n int, consts *[13][8]float32)
 
 // expConsts are expSumAVX2's constants, each repeated across 8 lanes: the
 // lower clamp, log2(e), ln2 split in two (Cephes C1, C2), the polynomial
-// coefficients, 1, and the float exponent bias 127 (as int32 bits).
-var expConsts = func() (c [12][8]float32) {
+// coefficients, 1, the float exponent bias 127 (as int32 bits) and the
+// upper clamp.
+var expConsts = func() (c [13][8]float32) {
 	vals := [11]float32{-87.33654, 1.44269504088896341, 0.693359375, -2.12194440e-4,
 		1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
 		1.6666665459e-1, 5.0000001201e-1, 1}
@@ -22,6 +26,7 @@ var expConsts = func() (c [12][8]float32) {
 	}
 	for j := range c[11] {
 		c[11][j] = math.Float32frombits(127)
+		c[12][j] = 88.3762626647949
 	}
 	return c
 }()
@@ -48,4 +53,13 @@ func softmaxAsm(x []float32) {
 		sum += float64(e)
 	}
 	Scale(x, float32(1/sum))
+}
+
+// swigluAsm is SwiGLU with the AVX2 exp.
+func swigluAsm(out, gate, up []float32) {
+	n8 := len(out) &^ 7
+	if n8 > 0 {
+		swigluAVX2(&out[0], &gate[:n8][0], &up[:n8][0], n8, &expConsts)
+	}
+	swigluGo(out[n8:], gate[n8:len(out)], up[n8:len(out)])
 }

@@ -78,3 +78,53 @@ edone:
 	VZEROUPPER
 	MOVSS        X0, ret+32(FP)
 	RET
+
+// func swigluAVX2(out, gate, up *float32, n int, consts *[13][8]float32)
+// out[i] = gate[i]/(1+exp(-gate[i])) · up[i] for n (a multiple of 8)
+// elements, with the exp of expSumAVX2; -gate is clamped to [-87.3, 88.4],
+// where SiLU is already exactly gate (or 0 in float32).
+TEXT ·swigluAVX2(SB), NOSPLIT, $0-40
+	MOVQ out+0(FP), DI
+	MOVQ gate+8(FP), SI
+	MOVQ up+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVQ consts+32(FP), BX
+
+sloop:
+	TESTQ        CX, CX
+	JEQ          sdone
+	VMOVUPS      (SI), Y6
+	VXORPS       Y0, Y0, Y0
+	VSUBPS       Y6, Y0, Y0
+	VMAXPS       (BX), Y0, Y0
+	VMINPS       384(BX), Y0, Y0
+	VMULPS       32(BX), Y0, Y2
+	VROUNDPS     $0, Y2, Y2
+	VFNMADD231PS 64(BX), Y2, Y0
+	VFNMADD231PS 96(BX), Y2, Y0
+	VMOVUPS      128(BX), Y3
+	VFMADD213PS  160(BX), Y0, Y3
+	VFMADD213PS  192(BX), Y0, Y3
+	VFMADD213PS  224(BX), Y0, Y3
+	VFMADD213PS  256(BX), Y0, Y3
+	VFMADD213PS  288(BX), Y0, Y3
+	VMULPS       Y0, Y0, Y4
+	VFMADD213PS  Y0, Y4, Y3
+	VADDPS       320(BX), Y3, Y3
+	VCVTPS2DQ    Y2, Y5
+	VPADDD       352(BX), Y5, Y5
+	VPSLLD       $23, Y5, Y5
+	VMULPS       Y5, Y3, Y3
+	VADDPS       320(BX), Y3, Y3
+	VMULPS       (DX), Y6, Y6
+	VDIVPS       Y3, Y6, Y6
+	VMOVUPS      Y6, (DI)
+	ADDQ         $32, SI
+	ADDQ         $32, DX
+	ADDQ         $32, DI
+	SUBQ         $8, CX
+	JMP          sloop
+
+sdone:
+	VZEROUPPER
+	RET
