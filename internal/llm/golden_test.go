@@ -151,7 +151,7 @@ func TestDecodeBatchMatchesGolden(t *testing.T) {
 			full := append(append([]int(nil), g.prompt...), g.decode...)
 			// Sequence b has been prefilled with full[:T-b-1] and decodes
 			// full[T-b-1] next, so its logits match position T-b-1.
-			const B = 4
+			const B = 6 // more than matVecRows: exercises the chunked projections
 			caches := make([]*KVCache, B)
 			tokens := make([]int, B)
 			for b := range caches {
