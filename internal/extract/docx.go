@@ -91,9 +91,13 @@ func extractDOCX(ctx context.Context, data []byte, lim Limits) (*Document, error
 	if z.files["EncryptionInfo"] != nil || z.files["EncryptedPackage"] != nil {
 		return nil, fmt.Errorf("%w: encrypted Office package", ErrEncrypted)
 	}
-	main := "word/document.xml"
+	rels, err := z.readAll("_rels/.rels")
+	if err != nil {
+		return nil, err
+	}
+	main := officeDocumentPart(rels)
 	if z.files[main] == nil {
-		return nil, fmt.Errorf("%w: no word/document.xml", ErrCorrupt)
+		return nil, fmt.Errorf("%w: no main document part %s", ErrCorrupt, main)
 	}
 	styles, err := z.readAll("word/styles.xml")
 	if err != nil {
@@ -124,6 +128,24 @@ func extractDOCX(ctx context.Context, data []byte, lim Limits) (*Document, error
 		doc.Title = t
 	}
 	return doc, nil
+}
+
+// officeDocumentPart finds the main document part from the package
+// relationships; word/document.xml when they do not say.
+func officeDocumentPart(rels []byte) string {
+	dec := xml.NewDecoder(bytes.NewReader(rels))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "word/document.xml"
+		}
+		if t, ok := tok.(xml.StartElement); ok && t.Name.Local == "Relationship" &&
+			strings.HasSuffix(xmlAttr(t, "Type"), "/officeDocument") && xmlAttr(t, "TargetMode") != "External" {
+			if target := strings.TrimPrefix(xmlAttr(t, "Target"), "/"); target != "" {
+				return target
+			}
+		}
+	}
 }
 
 // styleLevels maps paragraph style ids to heading levels: Title is 1 and

@@ -268,7 +268,7 @@ func ExtractWith(ctx context.Context, name, contentType string, r io.Reader, opt
 			return nil, &FileError{Name: name, Err: err}
 		}
 	}
-	doc, err := extractBytes(ctx, format, data, lim, opts.Mapping)
+	doc, err := extractBytes(ctx, format, contentType, data, lim, opts.Mapping)
 	if err != nil {
 		var fe *FileError
 		if errors.As(err, &fe) {
@@ -296,14 +296,14 @@ func ExtractWith(ctx context.Context, name, contentType string, r io.Reader, opt
 	return doc, nil
 }
 
-func extractBytes(ctx context.Context, format Format, data []byte, lim Limits, m Mapping) (*Document, error) {
+func extractBytes(ctx context.Context, format Format, contentType string, data []byte, lim Limits, m Mapping) (*Document, error) {
 	switch format {
 	case FormatPDF:
 		return extractPDF(ctx, data, lim)
 	case FormatDOCX:
 		return extractDOCX(ctx, data, lim)
 	}
-	text, bad, err := decodeText(data)
+	text, bad, err := decodeDeclared(data, format, contentType)
 	if err != nil {
 		return nil, err
 	}

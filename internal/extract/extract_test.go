@@ -111,6 +111,27 @@ func TestLimitsAndBadInput(t *testing.T) {
 		}
 		checkDoc(t, doc)
 	})
+	t.Run("declared legacy charsets", func(t *testing.T) {
+		tests := []struct {
+			name, ct string
+			data     []byte
+			want     string
+		}{
+			{"latin1.csv", "text/csv; charset=iso-8859-1", []byte("item,price\nhotel,\xa3180\n"), "price: £180"},
+			{"meta.html", "", []byte("<html><head><meta charset=\"windows-1252\"></head><body><p>Caf\xe9 \x80 5</p></body></html>"), "Café € 5"},
+			{"unlabelled.html", "", []byte("<html><body><p>na\xefve</p></body></html>"), "naïve"},
+			{"cyrillic.txt", "text/plain; charset=windows-1251", []byte("\xcf\xf0\xe8\xe2\xe5\xf2 \xec\xe8\xf0"), "Привет мир"},
+		}
+		for _, tt := range tests {
+			doc, err := Extract(ctx, tt.name, tt.ct, bytes.NewReader(tt.data), Limits{})
+			if err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			if !strings.Contains(doc.Text, tt.want) || doc.InvalidUTF8 != 0 {
+				t.Fatalf("%s: text %q (invalid %d), want %q", tt.name, doc.Text, doc.InvalidUTF8, tt.want)
+			}
+		}
+	})
 	t.Run("UTF-16 with BOM", func(t *testing.T) {
 		data := append([]byte{0xff, 0xfe}, utf16le("Hello depot")...)
 		doc := mustExtract(t, "a.txt", data, Options{})

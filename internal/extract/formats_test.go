@@ -327,3 +327,13 @@ func TestMarkdownHostileInline(t *testing.T) {
 		})
 	}
 }
+
+func TestDOCXMainPartFromRelationships(t *testing.T) {
+	doc := `<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>` + para("", "Body in document2.xml") + `</w:body></w:document>`
+	rels := `<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="/word/document2.xml"/></Relationships>`
+	data := zipOf(t, [2]string{"_rels/.rels", rels}, [2]string{"word/document2.xml", doc})
+	got := mustExtract(t, "strict.docx", data, Options{})
+	if got.Text != "Body in document2.xml" {
+		t.Fatalf("text = %q", got.Text)
+	}
+}

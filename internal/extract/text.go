@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"mime"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"golang.org/x/net/html/charset"
+	"golang.org/x/text/encoding"
 )
 
 // Thresholds for telling binary data from text, over the first sniffLen bytes.
@@ -16,6 +20,62 @@ const (
 	maxInvalidRatio   = 0.30 // invalid UTF-8 sequences
 	minBinarySniffLen = 16   // shorter inputs are judged on NUL bytes only
 )
+
+// decodeDeclared decodes text that is not valid UTF-8 with the charset the
+// file declares: a charset parameter of the content type for any text
+// format, and for HTML also a <meta charset> or, failing that, the
+// windows-1252 default browsers apply (WHATWG encoding sniffing). Without a
+// declaration invalid bytes are repaired and counted by decodeText.
+func decodeDeclared(data []byte, format Format, contentType string) (string, int, error) {
+	if utf8.Valid(data) || hasBOM(data) {
+		return decodeText(data)
+	}
+	var enc encoding.Encoding
+	if _, params, err := mime.ParseMediaType(contentType); err == nil && params["charset"] != "" {
+		enc, _ = charset.Lookup(params["charset"])
+	}
+	if enc == nil && format == FormatHTML {
+		enc, _, _ = charset.DetermineEncoding(data, contentType)
+	}
+	if enc == nil || enc == encoding.Nop {
+		return decodeText(data)
+	}
+	// Legacy encodings put most bytes above 0x7f, so only NUL and control
+	// characters mark binary data here.
+	if err := checkControl(data); err != nil {
+		return "", 0, err
+	}
+	out, err := enc.NewDecoder().Bytes(data)
+	if err != nil {
+		return decodeText(data)
+	}
+	return decodeText(out)
+}
+
+func hasBOM(data []byte) bool {
+	return bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) || bytes.HasPrefix(data, []byte("\xff\xfe")) || bytes.HasPrefix(data, []byte("\xfe\xff"))
+}
+
+// checkControl is checkBinary without the invalid UTF-8 test.
+func checkControl(data []byte) error {
+	head := data
+	if len(head) > sniffLen {
+		head = head[:sniffLen]
+	}
+	if i := bytes.IndexByte(head, 0); i >= 0 {
+		return fmt.Errorf("%w: NUL byte at offset %d", ErrBinary, i)
+	}
+	ctrl := 0
+	for _, c := range head {
+		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != '\f' && c != '\v' || c == 0x7f {
+			ctrl++
+		}
+	}
+	if len(head) >= minBinarySniffLen && float64(ctrl)/float64(len(head)) > maxControlRatio {
+		return fmt.Errorf("%w: %d control characters in the first %d bytes", ErrBinary, ctrl, len(head))
+	}
+	return nil
+}
 
 // decodeText turns raw bytes into valid UTF-8: it honours UTF-8 and UTF-16
 // byte-order marks, rejects binary data with ErrBinary, and replaces each
