@@ -178,16 +178,22 @@ func (m *Model) run(tokens []int, segs []segment, logitRows []int) ([]float32, e
 		ws.pos = make([]int, T)
 	}
 	ws.pos = ws.pos[:T]
-	scratch := 0
+	// Multi-token segments run one after another and share one attention
+	// scratch; single-token segments (batched decoding) run concurrently,
+	// each with its own nHeads×S slice after it.
+	multi, singles := 0, 0
 	for _, s := range segs {
 		s.cache.reserve(s.pos0 + s.rows)
 		for r := 0; r < s.rows; r++ {
 			ws.pos[s.row0+r] = s.pos0 + r
 		}
-		scratch = max(scratch, AttentionScratchSize(s.rows, s.pos0+s.rows, c.NumHeads, c.HeadDim))
+		if s.rows == 1 {
+			singles++
+		} else {
+			multi = max(multi, AttentionScratchSize(s.rows, s.pos0+s.rows, c.NumHeads, c.HeadDim))
+		}
 	}
-	// Single-token segments share one parallel pass; give each its own slice.
-	ws.scratch = grow(ws.scratch, scratch*min(len(segs), 1)+len(segs)*c.NumHeads*m.maxSeqOf(segs))
+	ws.scratch = grow(ws.scratch, multi+singles*c.NumHeads*m.maxSeqOf(segs))
 
 	EmbeddingForward(ws.x, tokens, m.Embed)
 	eps := m.rmsEps()
@@ -258,15 +264,16 @@ func (m *Model) attention(ws *workspace, segs []segment, l int) {
 	if len(singles) == 0 {
 		return
 	}
+	maxS := m.maxSeqOf(singles)
+	base := len(ws.scratch) - len(singles)*c.NumHeads*maxS
 	if len(singles) == 1 {
+		// One sequence: parallelise over its heads instead.
 		s := singles[0]
 		S := s.pos0 + 1
 		AttentionForward(ws.att[s.row0*Q:], nil, ws.q[s.row0*Q:], s.cache.k[l][:S*KV], s.cache.v[l][:S*KV],
-			ws.scratch, 1, s.pos0, c.NumHeads, c.NumKVHeads, c.HeadDim, c.SlidingWindow)
+			ws.scratch[base:], 1, s.pos0, c.NumHeads, c.NumKVHeads, c.HeadDim, c.SlidingWindow)
 		return
 	}
-	maxS := m.maxSeqOf(singles)
-	base := len(ws.scratch) - len(singles)*c.NumHeads*maxS
 	tensor.Parallel(len(singles), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			s := singles[i]

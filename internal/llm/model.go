@@ -3,7 +3,6 @@ package llm
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"sync"
 
@@ -210,6 +209,3 @@ func (m *Model) Convert(dtype string) (*Model, error) {
 
 // rmsEps is the config epsilon as the float32 the kernels take.
 func (m *Model) rmsEps() float32 { return float32(m.Config.RMSNormEps) }
-
-// attnScale is 1/sqrt(head_dim).
-func (m *Model) attnScale() float32 { return float32(1 / math.Sqrt(float64(m.Config.HeadDim))) }
