@@ -71,7 +71,9 @@ type TokenLogProb struct {
 	LogProb float64 `json:"logprob"`
 }
 
-// Token is one generated token as streamed.
+// Token is one generated token as streamed. When generation ends with text
+// still held back (a possible stop-string prefix, an incomplete character),
+// a last Token with ID -1 carries it.
 type Token struct {
 	ID int
 	// Text is the text this token releases; it may be empty (held back)
@@ -143,7 +145,6 @@ type sequence struct {
 	emitted int
 	res     *Result
 	next    int
-	stopHit bool
 }
 
 // start validates req and builds its sequence state.
@@ -244,13 +245,15 @@ func (s *sequence) consume(logits []float32) (bool, error) {
 		if n := s.req.TopLogProbs; n > 0 {
 			tk.Top = topN(s.lp, n)
 		}
+	}
+	if s.stops[id] {
+		return s.finish(FinishStop)
+	}
+	if s.req.LogProbs || s.req.TopLogProbs > 0 {
 		s.res.LogProbs = append(s.res.LogProbs, TokenLogProb{ID: id, LogProb: tk.LogProb})
 		if tk.Top != nil {
 			s.res.TopLogProbs = append(s.res.TopLogProbs, tk.Top)
 		}
-	}
-	if s.stops[id] {
-		return s.finish(FinishStop)
 	}
 	if m := s.req.Masker; m != nil {
 		if err := m.Accept(id); err != nil {
@@ -282,15 +285,13 @@ func (s *sequence) consume(logits []float32) (bool, error) {
 	return false, nil
 }
 
-// finish flushes held-back text (delivered with a final empty token when
-// streaming) and records the reason.
+// finish flushes held-back text (streamed as a last Token with ID -1) and
+// records the reason.
 func (s *sequence) finish(reason string) (bool, error) {
-	if reason != FinishStop || !s.stopFound() {
-		s.decodePending(true)
-		if rest := s.release(true); rest != "" && s.req.OnToken != nil {
-			if err := s.req.OnToken(Token{ID: -1, Text: rest}); err != nil {
-				return true, err
-			}
+	s.decodePending(true)
+	if rest := s.release(true); rest != "" && s.req.OnToken != nil {
+		if err := s.req.OnToken(Token{ID: -1, Text: rest}); err != nil {
+			return true, err
 		}
 	}
 	s.res.Text = s.text.String()[:s.emitted]
@@ -335,11 +336,8 @@ func (s *sequence) checkStop() bool {
 	s.text.Reset()
 	s.text.WriteString(all[:cut])
 	s.pending = s.pending[:0]
-	s.stopHit = true
 	return true
 }
-
-func (s *sequence) stopFound() bool { return s.stopHit }
 
 // release returns the text that can be emitted now: all of it when final,
 // otherwise all but a tail that could begin a stop string.

@@ -342,6 +342,13 @@ func TestLogProbs(t *testing.T) {
 	}
 }
 
+func TestLogProbsExcludeStopToken(t *testing.T) {
+	res, _ := script(t, Request{Prompt: []int{1}, MaxTokens: 5, LogProbs: true, StopTokens: []int{7}}, byteTok{}, []int{'a', 'b', 7})
+	if len(res.Tokens) != 2 || len(res.LogProbs) != 2 || res.LogProbs[1].ID != 'b' {
+		t.Errorf("tokens %v logprobs %v", res.Tokens, res.LogProbs)
+	}
+}
+
 func TestRequestErrors(t *testing.T) {
 	m := tinyModel(t, "llama")
 	g := &Generator{Model: m, Tok: byteTok{}}
