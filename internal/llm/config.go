@@ -213,7 +213,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: rms_norm_eps and rope_theta must be > 0", ErrConfig)
 	case c.SlidingWindow < 0:
 		return fmt.Errorf("%w: sliding_window must be >= 0", ErrConfig)
-	case c.HiddenSize > 1<<16 || c.IntermediateSize > 1<<18 || c.VocabSize > 1<<22 || c.NumLayers > 1024:
+	case c.HiddenSize > 1<<16 || c.IntermediateSize > 1<<18 || c.VocabSize > 1<<22 || c.NumLayers > 1024 ||
+		c.NumHeads > 1024 || c.HeadDim > 1024:
 		return fmt.Errorf("%w: dimensions too large", ErrConfig)
 	}
 	if err := c.RopeScaling.Validate(); err != nil {
