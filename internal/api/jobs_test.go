@@ -68,7 +68,7 @@ func newJobsEnv(t *testing.T, db *store.DB) *jobsEnv {
 func (e *jobsEnv) work(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { e.q.Work(ctx, 4); close(done) }()
+	go func() { e.q.Work(ctx, 8); close(done) }() // room for the blocking test.admin jobs too
 	t.Cleanup(func() { cancel(); <-done })
 }
 
@@ -188,8 +188,10 @@ func TestJobsAPI(t *testing.T) {
 			var jobEvents int
 			var end *api.JobEnd
 			streamed := make(chan error, 1)
+			sctx, scancel := context.WithCancel(ctx) // a failed test must not leave the stream open
+			defer scancel()
 			go func() {
-				streamed <- e.owner.StreamJobLogs(ctx, j.ID, 0, true, func(ev api.JobEvent) error {
+				streamed <- e.owner.StreamJobLogs(sctx, j.ID, 0, true, func(ev api.JobEvent) error {
 					mu.Lock()
 					defer mu.Unlock()
 					switch {
