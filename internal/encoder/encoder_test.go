@@ -280,3 +280,13 @@ func TestLoadErrors(t *testing.T) {
 		t.Fatalf("mismatched weights: err = %v, want ErrWeights", err)
 	}
 }
+
+func TestGELUApproximation(t *testing.T) {
+	for x := -8.0; x <= 8.0; x += 0.001 {
+		want := 0.5 * x * (1 + math.Erf(x/math.Sqrt2))
+		got := float64(geluErf(float32(x)))
+		if d := math.Abs(got - want); d > 2e-7*math.Max(1, math.Abs(x)) {
+			t.Fatalf("geluErf(%v) = %v, want %v", x, got, want)
+		}
+	}
+}

@@ -63,13 +63,15 @@ func (m *Model) hidden(ctx context.Context, batch []Input) ([]float32, []int, er
 		off[i+1] = off[i] + len(in.IDs)
 	}
 	N := off[len(batch)]
-	x := make([]float32, N*H)   // residual stream [N×H]
-	q := make([]float32, N*H)   // [N×H]
-	k := make([]float32, N*H)   // [N×H]
-	v := make([]float32, N*H)   // [N×H]
-	att := make([]float32, N*H) // attention context [N×H]
-	tmp := make([]float32, N*H) // sublayer output [N×H]
-	ff := make([]float32, N*I)  // intermediate [N×I]
+	ws := m.work.Get().(*workspace)
+	defer m.work.Put(ws)
+	x := make([]float32, N*H) // residual stream [N×H], returned
+	q := ws.buf(0, N*H)       // [N×H]
+	k := ws.buf(1, N*H)       // [N×H]
+	v := ws.buf(2, N*H)       // [N×H]
+	att := ws.buf(3, N*H)     // attention context [N×H]
+	tmp := ws.buf(4, N*H)     // sublayer output [N×H]
+	ff := ws.buf(5, N*I)      // intermediate [N×I]
 
 	// Embeddings: word + absolute position + token type, then LayerNorm.
 	for b, in := range batch {
@@ -158,6 +160,16 @@ func (m *Model) attention(out, q, k, v []float32, off []int) {
 			}
 		}
 	})
+}
+
+// workspace holds the per-call activation buffers, reused across calls through a pool
+// so large batches do not allocate and zero ~100 MB each time. Every buffer is fully
+// overwritten before it is read.
+type workspace struct{ bufs [6][]float32 }
+
+func (w *workspace) buf(i, n int) []float32 {
+	w.bufs[i] = grow(w.bufs[i], n)
+	return w.bufs[i]
 }
 
 func grow(b []float32, n int) []float32 {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/whet-dev/whet/internal/safetensors"
 	"github.com/whet-dev/whet/internal/tensor"
@@ -79,6 +80,7 @@ type Model struct {
 	pooling   Pooling
 	normalize bool
 	act       func(float32) float32
+	work      sync.Pool // *workspace
 }
 
 // weightSource is what Load reads tensors from.
@@ -125,6 +127,7 @@ func Load(dir string, opts Options) (*Model, error) {
 func build(cfg Config, src weightSource, opts Options) (*Model, error) {
 	act, _ := activation(cfg.HiddenAct)
 	m := &Model{Config: cfg, act: act}
+	m.work.New = func() any { return new(workspace) }
 	prefix := ""
 	for _, n := range src.Names() {
 		if strings.HasPrefix(n, "bert.embeddings.") {
@@ -299,7 +302,7 @@ func hasNormalizeModule(dir string) bool {
 func activation(name string) (func(float32) float32, error) {
 	switch name {
 	case "gelu":
-		return tensor.GELU, nil
+		return geluErf, nil
 	case "gelu_new", "gelu_pytorch_tanh", "gelu_fast":
 		return tensor.GELUTanh, nil
 	case "relu":

@@ -13,6 +13,8 @@ BertModel does. Outputs:
   internal/encoder/testdata/golden.json   inputs and expected outputs
 
 Usage (from the repository root): /usr/bin/python3 scripts/golden/bert_golden.py
+       /usr/bin/python3 scripts/golden/bert_golden.py --bench   (PyTorch peer for
+       BenchmarkMiniLMEmbed: MiniLM-L6 shape, float32, batch 32 x 128 tokens, 2 threads)
 """
 import json
 import math
@@ -224,5 +226,56 @@ def main():
     print("wrote", TD)
 
 
+def bench():
+    """Embeddings/s of the same forward in float32 PyTorch, MiniLM-L6 shaped, random weights."""
+    import sys
+    import time
+    torch.set_num_threads(2)
+    cfg = {"vocab_size": 30522, "hidden_size": 384, "num_hidden_layers": 6, "num_attention_heads": 12,
+           "intermediate_size": 1536, "hidden_act": "gelu", "max_position_embeddings": 512,
+           "type_vocab_size": 2, "layer_norm_eps": 1e-12}
+    gen = torch.Generator().manual_seed(1)
+    w = make_weights(cfg, gen, "", False)
+    ids = [[int(i) for i in torch.randint(0, 30522, (128,), generator=gen)] for _ in range(32)]
+    types = [[0] * 128 for _ in ids]
+    B, L, H, nh = 32, 128, 384, 12
+    d = H // nh
+    tid = torch.tensor(ids)
+    with torch.no_grad():
+        W = {k: v.to(torch.float32) for k, v in w.items()}
+
+        def run():
+            x = W["embeddings.word_embeddings.weight"][tid] + W["embeddings.position_embeddings.weight"][:L][None] + \
+                W["embeddings.token_type_embeddings.weight"][0]
+            x = torch.nn.functional.layer_norm(x, (H,), W["embeddings.LayerNorm.weight"], W["embeddings.LayerNorm.bias"], 1e-12)
+            for l in range(6):
+                p = f"encoder.layer.{l}."
+                lin = lambda n, t: torch.nn.functional.linear(t, W[p + n + ".weight"], W[p + n + ".bias"])
+                q = lin("attention.self.query", x).view(B, L, nh, d).transpose(1, 2)
+                k = lin("attention.self.key", x).view(B, L, nh, d).transpose(1, 2)
+                v = lin("attention.self.value", x).view(B, L, nh, d).transpose(1, 2)
+                ctx = (torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d), -1) @ v).transpose(1, 2).reshape(B, L, H)
+                x = torch.nn.functional.layer_norm(x + lin("attention.output.dense", ctx), (H,),
+                                                   W[p + "attention.output.LayerNorm.weight"], W[p + "attention.output.LayerNorm.bias"], 1e-12)
+                h = torch.nn.functional.gelu(lin("intermediate.dense", x))
+                x = torch.nn.functional.layer_norm(x + lin("output.dense", h), (H,),
+                                                   W[p + "output.LayerNorm.weight"], W[p + "output.LayerNorm.bias"], 1e-12)
+            return torch.nn.functional.normalize(x.mean(1), dim=-1)
+
+        run()
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - t0)
+    times.sort()
+    print(f"pytorch {torch.__version__} float32 batch 32x128: median {times[1]*1000:.0f} ms = {32/times[1]:.1f} emb/s "
+          f"(runs: {', '.join(f'{t*1000:.0f}' for t in times)} ms)", file=sys.stderr)
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+    if "--bench" in sys.argv:
+        bench()
+    else:
+        main()
