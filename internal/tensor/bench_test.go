@@ -147,3 +147,17 @@ func BenchmarkSwiGLU(b *testing.B) {
 	gate, up, out := randSlice(r, n), randSlice(r, n), make([]float32, n)
 	rate(b, 0, 12*float64(n), func() { SwiGLU(out, gate, up) })
 }
+
+// BenchmarkMicroKernel runs each micro-kernel on L1-resident packed panels:
+// the arithmetic ceiling the blocked SGEMM can approach.
+func BenchmarkMicroKernel(b *testing.B) {
+	for _, kern := range append([]*microKernel{goKernel}, asmKernels()...) {
+		const kc = 256
+		a := make([]float32, kern.mr*kc)
+		p := make([]float32, kern.nr*kc)
+		c := make([]float32, kern.mr*kern.nr)
+		b.Run(kern.name, func(b *testing.B) {
+			rate(b, 2*float64(kern.mr*kern.nr*kc), 0, func() { kern.fn(kc, a, p, c, kern.nr, true) })
+		})
+	}
+}
