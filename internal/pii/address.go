@@ -12,6 +12,7 @@ const (
 	unit         = `(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm|#)\.?\s*#?[A-Za-z0-9\-]{1,6})?`
 	usStateZip   = `[A-Z]{2}\s+[0-9]{5}(?:-[0-9]{4})?`
 	ukPostcode   = `[A-Z]{1,2}[0-9][A-Z0-9]?\s?[0-9][A-Z]{2}`
+	eircode      = `(?:[AC-FHKNPRTV-Y][0-9]{2}|D6W)\s?[0-9AC-FHKNPRTV-Y]{4}`
 	cityTail     = `(?:,\s*` + capWord + `(?:\s+` + capWord + `){0,2},?\s+(?:` + usStateZip + `|` + ukPostcode + `))?`
 	deWord       = `[A-ZÄÖÜ][a-zäöüß]+`
 )
@@ -24,7 +25,8 @@ var numberAddressREs = []struct {
 	// 350 Fifth Avenue, Suite 4100, New York, NY 10118 / 221B Baker Street, London NW1 6XE
 	{"address_us_uk", regexp.MustCompile(`^[0-9]{1,6}[A-Z]?\s+(?:[NSEW]\.?\s+)?(?:` + capWord + `\s+){0,3}(?:` + capWord + `|[0-9]{1,3}(?:st|nd|rd|th))\s+` + streetSuffix + `(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?` + unit + cityTail)},
 	// 9 Kingsway, Manchester M1 1AA: any street name when a UK postcode follows.
-	{"address_uk", regexp.MustCompile(`^[0-9]{1,4}[A-Z]?\s+(?:` + capWord + `\s+){0,3}` + capWord + `,\s+` + capWord + `(?:\s+` + capWord + `)?\s+` + ukPostcode + `\b`)},
+	// 23 Harbour View, Dun Laoghaire, A96 K2X4: the same with an Irish Eircode.
+	{"address_uk", regexp.MustCompile(`^[0-9]{1,4}[A-Z]?\s+(?:` + capWord + `\s+){0,3}` + capWord + `,\s+` + capWord + `(?:\s+` + capWord + `)?,?\s+(?:` + ukPostcode + `|` + eircode + `)\b`)},
 	// 4 Rue de Rivoli
 	{"address_fr", regexp.MustCompile(`^[0-9]{1,4}(?:\s?(?:bis|ter))?,?\s+(?:[Rr]ue|[Aa]venue|[Bb]oulevard|[Pp]lace|[Cc]hemin|[Aa]llée|[Qq]uai|[Ii]mpasse)\s+(?:(?:de\s+la|de\s+l'|de|du|des|d')\s*)?` + capWord + `(?:\s+` + capWord + `){0,2}`)},
 }

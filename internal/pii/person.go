@@ -137,11 +137,35 @@ var cues = func() [][]string {
 		"assigned to", "signed by", "submitted by", "prepared by", "reviewed by", "written by", "thank you",
 		"best regards", "kind regards", "i am", "this is", "ask for",
 		"name", "contact", "customer", "employee", "patient", "applicant", "author", "attn", "attention", "client",
-		"reviewer", "owner", "dear", "hi", "hello", "thanks", "regards", "best", "sincerely", "cheers", "i'm", "from", "signed"} {
+		"reviewer", "owner", "dear", "hi", "hello", "thanks", "regards", "best", "sincerely", "cheers", "i'm", "from", "signed",
+		"requester", "recipient", "sender", "assignee", "reporter", "agent", "caller"} {
 		out = append(out, strings.Fields(p))
 	}
 	return out
 }()
+
+// strongCues introduce a person so reliably that two or more capitalised
+// words after them are a name even when none is in the name lists; after
+// the other cues ("Customer", "Contact", "Hi") they may be a company or a
+// job title, and a listed name is required.
+var strongCues = map[string]bool{
+	"full name": true, "name": true, "my name is": true, "signed by": true, "signed": true, "i'm": true,
+	"i am": true, "dear": true, "regards": true, "best regards": true, "kind regards": true, "sincerely": true,
+	"requested by": true, "reported by": true, "approved by": true, "assigned to": true, "submitted by": true,
+	"prepared by": true, "reviewed by": true, "written by": true, "requester": true, "patient": true,
+	"applicant": true, "employee": true, "attn": true, "attention": true,
+}
+
+// orgWords mark a capitalised run as an organisation, product or role
+// rather than a person.
+var orgWords = map[string]bool{
+	"ltd": true, "limited": true, "inc": true, "llc": true, "llp": true, "gmbh": true, "ag": true, "plc": true,
+	"corp": true, "corporation": true, "co": true, "company": true, "group": true, "network": true, "bv": true,
+	"services": true, "service": true, "solutions": true, "systems": true, "team": true, "manager": true,
+	"procedure": true, "policy": true, "process": true, "department": true, "bank": true, "university": true,
+	"hospital": true, "school": true, "foundation": true, "partners": true, "holdings": true, "international": true,
+	"success": true, "support": true, "agreement": true, "guide": true, "handbook": true, "report": true,
+}
 
 // cuesByWord indexes cues by their first word.
 var cuesByWord = func() map[string][][]string {
@@ -186,15 +210,31 @@ func nameEnd(text string, s, e int) int {
 
 func blanks(s string) bool { return s != "" && strings.Trim(s, " \t") == "" }
 
-// nameRun returns how many name-shaped tokens from toks[i] on (at most
-// three) are separated by spaces or tabs only.
+// nameParticles are the lower-case words inside names: "Joost van der
+// Berg", "Ana de la Cruz", "Omar bin Laden".
+var nameParticles = map[string]bool{
+	"van": true, "von": true, "der": true, "den": true, "de": true, "da": true, "di": true, "du": true,
+	"del": true, "della": true, "la": true, "le": true, "bin": true, "ibn": true, "al": true, "ter": true,
+	"ten": true, "dos": true, "das": true, "zu": true,
+}
+
+// nameRun returns how many tokens from toks[i] on form a name: up to three
+// name-shaped tokens separated by spaces or tabs, with particles between
+// them.
 func nameRun(text string, toks []token, i int) int {
-	n := 0
-	for j := i; j < len(toks) && n < 3 && toks[j].name; j++ {
+	n, names := 0, 0
+	for j := i; j < len(toks) && names < 3 && n < 6; j++ {
 		if j > i && !blanks(text[toks[j-1].end:toks[j].start]) {
 			break
 		}
-		n++
+		if toks[j].name {
+			names++
+			n = j - i + 1
+			continue
+		}
+		if j == i || !nameParticles[toks[j].lower] {
+			break
+		}
 	}
 	return n
 }
@@ -224,7 +264,7 @@ func detectPersons(d *Detector, x *doc, out []Span) []Span {
 			if !cueGap(text[toks[j-1].end:toks[j].start]) {
 				break
 			}
-			if sp, ok := d.cueName(text, toks, j); ok {
+			if sp, ok := d.cueName(text, toks, j, strongCues[strings.Join(c, " ")]); ok {
 				out = append(out, sp)
 			}
 			break
@@ -256,20 +296,30 @@ func matchCue(text string, toks []token, c []string) bool {
 }
 
 // cueName reports the name after a cue when one of its tokens is in the
-// name lists or it has two or more tokens.
-func (d *Detector) cueName(text string, toks []token, j int) (Span, bool) {
+// name lists, or, after a strong cue, when it has two or more tokens.
+func (d *Detector) cueName(text string, toks []token, j int, strong bool) (Span, bool) {
 	n := nameRun(text, toks, j)
-	k, hit := 0, false
+	k, hit, words := 0, false, 0
 	for ; k < n; k++ {
 		w := text[toks[j+k].start:toks[j+k].end]
-		if notNames[fold(w)] {
+		f := fold(w)
+		if orgWords[f] {
+			return Span{}, false
+		}
+		if notNames[f] {
 			break
+		}
+		if toks[j+k].name {
+			words++
 		}
 		if d.known(w) {
 			hit = true
 		}
 	}
-	if k == 0 || (!hit && k < 2) {
+	for k > 0 && !toks[j+k-1].name {
+		k-- // a run never ends in a particle
+	}
+	if k == 0 || (!hit && (!strong || words < 2)) {
 		return Span{}, false
 	}
 	score := 0.75

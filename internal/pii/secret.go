@@ -52,7 +52,7 @@ var (
 var (
 	assignKeywords = []string{"password", "passwd", "passwort", "passphrase", "pwd", "pass", "secret", "token",
 		"api_key", "api-key", "apikey", "access_key", "access-key", "accesskey", "private_key", "credential"}
-	assignRE = regexp.MustCompile(`(?i)^(?:password|passwd|passwort|passphrase|pwd|pass|secret|token|api[_\-]?key|apikey|access[_\-]?key|private[_\-]?key|credentials?)(?:[_.\-]?[a-z0-9]+)*["']?[ \t]*[:=][ \t]*(["']?)([^\s"'&,;<>]{4,200})`)
+	assignRE = regexp.MustCompile(`(?i)^(?:password|passwd|passwort|passphrase|pwd|pass|secret|token|api[_\-]?key|apikey|access[_\-]?key|private[_\-]?key|credentials?)(?:[_.\-]?[a-z0-9]+)*["']?[ \t]*[:=][ \t]*(["']?)([^\s"'&,;<>` + "`" + `]{4,200})`)
 )
 
 func detectSecrets(_ *Detector, x *doc, out []Span) []Span {
