@@ -1,12 +1,15 @@
 package tokenizer
 
 import (
+	"encoding/json"
 	"sort"
 	"unicode"
 	"unicode/utf8"
 )
 
-// AddedToken is an entry of tokenizer.json's added_tokens.
+// AddedToken is an entry of tokenizer.json's added_tokens. Special tokens
+// are dropped by Decode with skipSpecial; Normalized tokens are matched on
+// normalized text (it defaults to !Special when the file leaves it out).
 type AddedToken struct {
 	ID         int    `json:"id"`
 	Content    string `json:"content"`
@@ -15,6 +18,24 @@ type AddedToken struct {
 	RStrip     bool   `json:"rstrip"`
 	Normalized bool   `json:"normalized"`
 	Special    bool   `json:"special"`
+}
+
+// UnmarshalJSON applies the reference's default for a missing "normalized".
+func (a *AddedToken) UnmarshalJSON(b []byte) error {
+	type plain AddedToken
+	var v struct {
+		plain
+		Normalized *bool `json:"normalized"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*a = AddedToken(v.plain)
+	a.Normalized = !a.Special
+	if v.Normalized != nil {
+		a.Normalized = *v.Normalized
+	}
+	return nil
 }
 
 // addedMatcher finds added tokens in text, leftmost-longest, as the

@@ -93,7 +93,9 @@ const variant = (name, base, source, edit) => {
   if (!byName[base]) return;
   const json = structuredClone(byName[base].json);
   edit(json);
-  sets.push({ name, source: `${byName[base].name} vocabulary; ${source}`, json, config: byName[base].config });
+  const v = { name, source: `${byName[base].name} vocabulary; ${source}`, json, config: byName[base].config };
+  sets.push(v);
+  byName[name] = v;
 };
 variant('llama2-metaspace', 'llama2', 'Metaspace pre-tokenizer (prepend_scheme first, split false) instead of the Prepend/Replace normalizers, as newer Llama/Mistral files have it', (j) => {
   j.normalizer = null;
@@ -104,6 +106,12 @@ variant('bert-variant', 'bert', 'NFD/StripAccents/Lowercase/Replace/Strip normal
   j.pre_tokenizer = { type: 'Sequence', pretokenizers: [{ type: 'WhitespaceSplit' }, { type: 'Punctuation', behavior: 'Contiguous' }, { type: 'Digits', individual_digits: true }] };
   j.post_processor = { type: 'RobertaProcessing', sep: ['[SEP]', 102], cls: ['[CLS]', 101], trim_offsets: true, add_prefix_space: false };
   j.decoder = { type: 'WordPiece', prefix: '##', cleanup: false };
+});
+variant('bert-added', 'bert-variant', 'added tokens: <mask> with lstrip/rstrip, and a non-special normalized token matched after lowercasing', (j) => {
+  j.added_tokens.push(
+    { id: 30522, content: '<mask>', single_word: false, lstrip: true, rstrip: true, normalized: false, special: true },
+    { id: 30523, content: 'Paragraph', single_word: false, lstrip: false, rstrip: false, normalized: true, special: false },
+  );
 });
 variant('bert-whitespace', 'bert', 'NFKC/Lowercase normalizers and the Whitespace pre-tokenizer', (j) => {
   j.normalizer = { type: 'Sequence', normalizers: [{ type: 'NFKC' }, { type: 'Lowercase' }] };
