@@ -4,6 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"path"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -16,6 +19,7 @@ import (
 	"github.com/whet-dev/whet/internal/dataset"
 	"github.com/whet-dev/whet/internal/ingest"
 	"github.com/whet-dev/whet/internal/jobs"
+	"github.com/whet-dev/whet/internal/rag"
 	"github.com/whet-dev/whet/internal/store"
 )
 
@@ -36,7 +40,9 @@ type Deps struct {
 	// Datasets and Ingest serve the dataset routes (nil: they answer 503).
 	Datasets *dataset.Service
 	Ingest   *ingest.Ingester
-	Logger   *slog.Logger
+	// Indexes serves the retrieval routes (nil: they answer 503).
+	Indexes *rag.Service
+	Logger  *slog.Logger
 	// MaxBodyBytes bounds every request body (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
 	// Now is the clock (default time.Now).
@@ -52,6 +58,7 @@ type Server struct {
 	blob     blob.Store
 	datasets *dataset.Service
 	ingest   *ingest.Ingester
+	indexes  *rag.Service
 	log      *slog.Logger
 	now      func() time.Time
 	maxBody  int64
@@ -73,10 +80,11 @@ func New(d Deps) *Server {
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	s := &Server{db: d.DB, auth: d.Auth, audit: d.Audit, jobs: d.Jobs, blob: d.Blob, datasets: d.Datasets, ingest: d.Ingest, log: d.Logger, now: d.Now, maxBody: d.MaxBodyBytes, mux: http.NewServeMux()}
+	s := &Server{db: d.DB, auth: d.Auth, audit: d.Audit, jobs: d.Jobs, blob: d.Blob, datasets: d.Datasets, ingest: d.Ingest, indexes: d.Indexes, log: d.Logger, now: d.Now, maxBody: d.MaxBodyBytes, mux: http.NewServeMux()}
 	s.metrics = newMetrics(s.jobs)
 
 	cfg := huma.DefaultConfig("whet API", Version)
+	cfg.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaNamer)
 	cfg.Info.Description = "whet turns an organisation's documents into a governed, fine-tuned, retrieval-grounded LLM endpoint."
 	cfg.OpenAPIPath = "/openapi"
 	cfg.DocsPath = ""
@@ -98,6 +106,7 @@ func New(d Deps) *Server {
 	s.registerAudit(s.api)
 	s.registerJobs(s.api)
 	s.registerDatasets(s.api)
+	s.registerIndexes(s.api)
 
 	s.handler = s.middleware(s.mux)
 	return s
@@ -111,6 +120,29 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 
 // Registry returns the Prometheus registry served at /metrics.
 func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
+
+var apiPkgPath = reflect.TypeFor[Server]().PkgPath()
+
+// schemaNamer names OpenAPI component schemas after their Go types; a type
+// from another package gets that package's name as a prefix, so that
+// dedup.Config and pii.Config don't collide.
+func schemaNamer(t reflect.Type, hint string) string {
+	name := huma.DefaultSchemaNamer(t, hint)
+	bt := t
+	for bt.Kind() == reflect.Pointer || bt.Kind() == reflect.Slice || bt.Kind() == reflect.Array || bt.Kind() == reflect.Map {
+		bt = bt.Elem()
+	}
+	pkg := bt.PkgPath()
+	if pkg == "" || pkg == apiPkgPath || bt.Name() == "" {
+		return name
+	}
+	base := path.Base(pkg)
+	prefix := strings.ToUpper(base[:1]) + base[1:]
+	if strings.HasPrefix(name, prefix) {
+		return name
+	}
+	return prefix + name
+}
 
 // public marks an operation that needs no credentials.
 func public(op huma.Operation) huma.Operation {

@@ -72,7 +72,9 @@ func newRootCmd(env *Env) *cobra.Command {
 		newModelCmd(env),
 		newGenerateCmd(env),
 		newJobsCmd(env),
+		newServeCmd(env), newWorkerCmd(env), newConfigCmd(env), newProjectsCmd(env), newKeysCmd(env), newUsersCmd(env), newAuditCmd(env),
 	)
 	benchParent(root).AddCommand(newBenchGenerateCmd(env))
+	benchParent(root).AddCommand(newBenchAPICmd(env))
 	return root
 }
