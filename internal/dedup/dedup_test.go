@@ -329,3 +329,38 @@ func TestLargeBucketStaysLinear(t *testing.T) {
 		t.Fatalf("verified %d pairs for one bucket of 2000", rep.CandidatePairs)
 	}
 }
+
+func TestIndexConcurrentAdd(t *testing.T) {
+	c := newCorpus(3)
+	ix, _ := NewIndex(DefaultConfig())
+	var docs []Document
+	for i := range 400 {
+		docs = append(docs, Document{fmt.Sprintf("d%d", i), strings.Join(c.words(80), " ")})
+	}
+	done := make(chan error, 4)
+	for w := range 4 {
+		go func() {
+			for i := w; i < len(docs); i += 4 {
+				if err := ix.Add(docs[i].ID, docs[i].Text); err != nil {
+					done <- err
+					return
+				}
+				if i%50 == 0 {
+					ix.Clusters()
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ix.Len() != len(docs) {
+		t.Fatalf("Len = %d, want %d", ix.Len(), len(docs))
+	}
+	if rep := ix.Clusters(); len(rep.Clusters) != 0 {
+		t.Fatalf("unrelated documents clustered: %+v", rep.Clusters)
+	}
+}
