@@ -1,6 +1,7 @@
 package grammar
 
 import (
+	"bytes"
 	"fmt"
 	"sort"
 )
@@ -48,55 +49,71 @@ type Vocab struct {
 
 const strValid = 1 << 31
 
-// NewVocab prepares tokens (index = token id; the bytes each token decodes to).
+// NewVocab prepares tokens (index = token id; the bytes each token decodes to). It sorts
+// the tokens and builds the trie in one pass over the sorted list, so a 150k vocabulary
+// takes well under a second.
 func NewVocab(tokens [][]byte) *Vocab {
 	v := &Vocab{tokens: tokens}
-	// Build a pointer trie, then flatten it breadth-first.
-	type tnode struct {
-		kids map[byte]*tnode
-		ids  []int32
-	}
-	root := &tnode{}
+	ids := make([]int32, 0, len(tokens))
 	for id, t := range tokens {
-		if len(t) == 0 {
-			continue
-		}
-		n := root
-		for _, b := range t {
-			if n.kids == nil {
-				n.kids = map[byte]*tnode{}
-			}
-			c, ok := n.kids[b]
-			if !ok {
-				c = &tnode{}
-				n.kids[b] = c
-			}
-			n = c
-		}
-		n.ids = append(n.ids, int32(id))
-	}
-	order := []*tnode{root}
-	index := map[*tnode]int32{root: 0}
-	for i := 0; i < len(order); i++ {
-		n := order[i]
-		keys := make([]int, 0, len(n.kids))
-		for b := range n.kids {
-			keys = append(keys, int(b))
-		}
-		sort.Ints(keys)
-		v.edgeStart = append(v.edgeStart, int32(len(v.edgeByte)))
-		v.tokStart = append(v.tokStart, int32(len(v.tokIDs)))
-		v.tokIDs = append(v.tokIDs, n.ids...)
-		for _, k := range keys {
-			c := n.kids[byte(k)]
-			index[c] = int32(len(order))
-			order = append(order, c)
-			v.edgeByte = append(v.edgeByte, byte(k))
-			v.edgeNode = append(v.edgeNode, index[c])
+		if len(t) > 0 {
+			ids = append(ids, int32(id))
 		}
 	}
-	v.edgeStart = append(v.edgeStart, int32(len(v.edgeByte)))
-	v.tokStart = append(v.tokStart, int32(len(v.tokIDs)))
+	sort.Slice(ids, func(a, b int) bool { return bytes.Compare(tokens[ids[a]], tokens[ids[b]]) < 0 })
+	type edge struct {
+		parent, child int32
+		b             byte
+	}
+	var edges []edge
+	tokNode := make([]int32, len(ids)) // trie node where ids[i] ends
+	path := []int32{0}                 // nodes along the previous token
+	nodes := int32(1)
+	var prev []byte
+	for i, id := range ids {
+		t := tokens[id]
+		l := 0
+		for l < len(prev) && l < len(t) && prev[l] == t[l] {
+			l++
+		}
+		path = path[:l+1]
+		for d := l; d < len(t); d++ {
+			edges = append(edges, edge{parent: path[d], child: nodes, b: t[d]})
+			path = append(path, nodes)
+			nodes++
+		}
+		tokNode[i] = path[len(t)]
+		prev = t
+	}
+	// Group edges and tokens by node (counting sort keeps each node's edges in byte order).
+	v.edgeStart = make([]int32, nodes+1)
+	for _, e := range edges {
+		v.edgeStart[e.parent+1]++
+	}
+	for n := int32(0); n < nodes; n++ {
+		v.edgeStart[n+1] += v.edgeStart[n]
+	}
+	v.edgeByte = make([]byte, len(edges))
+	v.edgeNode = make([]int32, len(edges))
+	fill := append([]int32(nil), v.edgeStart[:nodes]...)
+	for _, e := range edges {
+		k := fill[e.parent]
+		fill[e.parent]++
+		v.edgeByte[k], v.edgeNode[k] = e.b, e.child
+	}
+	v.tokStart = make([]int32, nodes+1)
+	for _, n := range tokNode {
+		v.tokStart[n+1]++
+	}
+	for n := int32(0); n < nodes; n++ {
+		v.tokStart[n+1] += v.tokStart[n]
+	}
+	v.tokIDs = make([]int32, len(ids))
+	fill = append(fill[:0], v.tokStart[:nodes]...)
+	for i, n := range tokNode {
+		v.tokIDs[fill[n]] = ids[i]
+		fill[n]++
+	}
 
 	for p := range v.strTable {
 		v.strTable[p] = make([]uint32, len(tokens))
