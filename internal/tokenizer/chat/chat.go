@@ -255,10 +255,12 @@ func (t *Template) Render(in Input) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return t.render(nodes, in, in.Messages, in.AddGenerationPrompt)
+	out, _, err := t.render(nodes, in, in.Messages, in.AddGenerationPrompt)
+	return out, err
 }
 
-func (t *Template) render(nodes []node, in Input, msgs []Message, addGen bool) (string, error) {
+// render returns the output and the byte ranges of {% generation %} blocks.
+func (t *Template) render(nodes []node, in Input, msgs []Message, addGen bool) (string, [][2]int, error) {
 	r := &renderer{now: time.Now}
 	if !in.Now.IsZero() {
 		now := in.Now
@@ -271,26 +273,31 @@ func (t *Template) render(nodes []node, in Input, msgs []Message, addGen bool) (
 	for k, v := range t.Special {
 		root.vars[k] = v
 	}
-	root.vars["bos_token"] = t.BOS
-	root.vars["eos_token"] = t.EOS
+	// Like transformers' special_tokens_map, only tokens that are set are defined.
+	if t.BOS != "" {
+		root.vars["bos_token"] = t.BOS
+	}
+	if t.EOS != "" {
+		root.vars["eos_token"] = t.EOS
+	}
 	root.vars["documents"] = nil
 	for k, v := range in.Kwargs {
 		c, err := FromGo(v)
 		if err != nil {
-			return "", fmt.Errorf("chat: kwarg %q: %w", k, err)
+			return "", nil, fmt.Errorf("chat: kwarg %q: %w", k, err)
 		}
 		root.vars[k] = c
 	}
 	mv, err := messagesValue(msgs)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	root.vars["messages"] = mv
 	if len(in.Tools) > 0 {
 		tools := make([]Value, len(in.Tools))
 		for i, raw := range in.Tools {
 			if tools[i], err = ParseJSON(raw); err != nil {
-				return "", fmt.Errorf("chat: tool %d: %w", i, err)
+				return "", nil, fmt.Errorf("chat: tool %d: %w", i, err)
 			}
 		}
 		root.vars["tools"] = tools
@@ -301,11 +308,11 @@ func (t *Template) render(nodes []node, in Input, msgs []Message, addGen bool) (
 	r.root = root
 	if err := r.renderNodes(nodes, newScope(root)); err != nil {
 		if err == errBreak || err == errContinue {
-			return "", fmt.Errorf("%w: break or continue outside a loop", ErrRender)
+			return "", nil, fmt.Errorf("%w: break or continue outside a loop", ErrRender)
 		}
-		return "", err
+		return "", nil, err
 	}
-	return r.out.String(), nil
+	return r.out.String(), r.gen, nil
 }
 
 // messagesValue converts messages to template values with keys in the order
@@ -367,9 +374,11 @@ type Span struct {
 }
 
 // RenderWithSpans renders the conversation and locates every assistant message in the
-// output by rendering growing prefixes of the conversation: the span of message i runs
-// from the end of messages[:i] rendered with a generation prompt to the end of
-// messages[:i+1] rendered without one. Templates for which those renders are not
+// output. Templates that mark assistant text with {% generation %} blocks (as
+// transformers' return_assistant_tokens_mask expects) give those blocks, matched to the
+// assistant messages in order (Message is -1 when the counts differ). Otherwise the span
+// of message i runs from the end of messages[:i] rendered with a generation prompt to the
+// end of messages[:i+1] rendered without one; templates for which those renders are not
 // prefixes of the full output (Mistral's tool block, which moves to the last user
 // message, for instance) yield ErrSpans.
 func (t *Template) RenderWithSpans(in Input) (string, []Span, error) {
@@ -377,20 +386,36 @@ func (t *Template) RenderWithSpans(in Input) (string, []Span, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	full, err := t.render(nodes, in, in.Messages, in.AddGenerationPrompt)
+	full, gen, err := t.render(nodes, in, in.Messages, in.AddGenerationPrompt)
 	if err != nil {
 		return "", nil, err
 	}
 	var spans []Span
+	if len(gen) > 0 {
+		var assistant []int
+		for i, m := range in.Messages {
+			if m.Role == "assistant" {
+				assistant = append(assistant, i)
+			}
+		}
+		for k, g := range gen {
+			msg := -1
+			if len(gen) == len(assistant) {
+				msg = assistant[k]
+			}
+			spans = append(spans, Span{Message: msg, Start: g[0], End: g[1]})
+		}
+		return full, spans, nil
+	}
 	for i, m := range in.Messages {
 		if m.Role != "assistant" {
 			continue
 		}
-		head, err := t.render(nodes, in, in.Messages[:i], true)
+		head, _, err := t.render(nodes, in, in.Messages[:i], true)
 		if err != nil {
 			return "", nil, fmt.Errorf("%w: render messages before %d: %v", ErrSpans, i, err)
 		}
-		upto, err := t.render(nodes, in, in.Messages[:i+1], false)
+		upto, _, err := t.render(nodes, in, in.Messages[:i+1], false)
 		if err != nil {
 			return "", nil, fmt.Errorf("%w: render messages through %d: %v", ErrSpans, i, err)
 		}

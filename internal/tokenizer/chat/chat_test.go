@@ -166,3 +166,27 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestGenerationSpans(t *testing.T) {
+	src := "{% for m in messages %}<{{ m.role }}>{% if m.role == 'assistant' %}{% generation %}{{ m.content }}</s>{% endgeneration %}{% else %}{{ m.content }}{% endif %}\n{% endfor %}"
+	tpl, err := Parse(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := Input{Messages: []Message{{Role: "user", Content: "q1"}, {Role: "assistant", Content: "a1"}, {Role: "user", Content: "q2"}, {Role: "assistant", Content: "a2"}}}
+	out, spans, err := tpl.RenderWithSpans(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(spans) != 2 {
+		t.Fatalf("spans = %v", spans)
+	}
+	for k, want := range []struct {
+		msg  int
+		text string
+	}{{1, "a1</s>"}, {3, "a2</s>"}} {
+		if spans[k].Message != want.msg || out[spans[k].Start:spans[k].End] != want.text {
+			t.Errorf("span %d = %+v %q, want message %d %q", k, spans[k], out[spans[k].Start:spans[k].End], want.msg, want.text)
+		}
+	}
+}

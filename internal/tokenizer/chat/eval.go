@@ -28,11 +28,13 @@ func (s *scope) lookup(name string) (Value, bool) {
 
 // renderer holds the state of one render call.
 type renderer struct {
-	out   strings.Builder
-	root  *scope
-	now   func() time.Time
-	depth int
-	steps int
+	out       strings.Builder
+	root      *scope
+	now       func() time.Time
+	depth     int
+	steps     int
+	capturing int      // > 0 while rendering into a captured string
+	gen       [][2]int // byte ranges of {% generation %} blocks in the output
 }
 
 // maxSteps bounds the work one render may do, so a hostile template cannot spin forever.
@@ -128,7 +130,13 @@ func (r *renderer) renderNode(n node, sc *scope) error {
 		}
 		r.out.WriteString(toStr(v))
 	case *generationNode:
-		return r.renderNodes(n.body, sc)
+		start := r.out.Len()
+		if err := r.renderNodes(n.body, sc); err != nil {
+			return err
+		}
+		if r.capturing == 0 {
+			r.gen = append(r.gen, [2]int{start, r.out.Len()})
+		}
 	case *breakNode:
 		return errBreak
 	case *continueNode:
@@ -143,7 +151,9 @@ func (r *renderer) renderNode(n node, sc *scope) error {
 func (r *renderer) capture(nodes []node, sc *scope) (string, error) {
 	saved := r.out
 	r.out = strings.Builder{}
+	r.capturing++
 	err := r.renderNodes(nodes, sc)
+	r.capturing--
 	s := r.out.String()
 	r.out = saved
 	return s, err
