@@ -137,7 +137,11 @@ func (s *Server) listProjects(ctx context.Context, p *auth.Principal, limit int,
 		args = append(args, p.ProjectID)
 	}
 	args = append(args, limit+1)
-	rows, err := s.db.SQL.QueryContext(ctx, s.db.Rebind(q+` ORDER BY id LIMIT ?`), args...)
+	stmt, err := s.db.Stmt(ctx, s.db.Rebind(q+` ORDER BY id LIMIT ?`))
+	if err != nil {
+		return nil, "", fmt.Errorf("list projects: %w", err)
+	}
+	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list projects: %w", err)
 	}

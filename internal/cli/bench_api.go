@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,7 @@ func newBenchAPICmd(env *Env) *cobra.Command {
 	var conns, seed int
 	var dbURL, ops string
 	var asJSON bool
+	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "api",
 		Short: "Load-test authenticated GET and POST /v1/projects against an in-process server",
@@ -120,6 +122,17 @@ func newBenchAPICmd(env *Env) *cobra.Command {
 					return r, err
 				},
 			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
 			for _, op := range []string{"GET /v1/projects", "POST /v1/projects"} {
 				if (ops == "get" && op[0] != 'G') || (ops == "post" && op[0] != 'P') {
 					continue
@@ -146,6 +159,7 @@ func newBenchAPICmd(env *Env) *cobra.Command {
 	cmd.Flags().StringVar(&dbURL, "db", "", "metadata database (default: SQLite in a temporary directory)")
 	cmd.Flags().StringVar(&ops, "ops", "both", "get, post or both")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print results as JSON")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the load phases (client and server) to this file")
 	return cmd
 }
 

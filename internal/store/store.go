@@ -57,6 +57,8 @@ type DB struct {
 	// at a time; waiting on a mutex is cheaper and fairer than spinning on
 	// SQLITE_BUSY.
 	wmu sync.Mutex
+
+	stmts sync.Map // query → *sql.Stmt, see Stmt
 }
 
 // DefaultSQLiteFile is the metadata file name inside the data directory.
@@ -120,8 +122,15 @@ func Open(ctx context.Context, rawURL, dataDir string) (*DB, error) {
 	return db, nil
 }
 
-// Close closes the database.
-func (db *DB) Close() error { return db.SQL.Close() }
+// Close closes the cached statements and the database.
+func (db *DB) Close() error {
+	db.stmts.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		db.stmts.Delete(k)
+		return true
+	})
+	return db.SQL.Close()
+}
 
 // Redact returns rawURL with any password replaced by "xxxxx", for logs and
 // error messages.
@@ -305,4 +314,23 @@ func IsForeignKeyViolation(err error) bool {
 		return pe.Code == "23503"
 	}
 	return false
+}
+
+// Stmt returns a prepared statement for query (already rebound), prepared
+// once per DB and reused: hot read paths skip SQLite's and PostgreSQL's
+// per-call parse and plan. database/sql re-prepares it per connection as
+// needed. The statement lives until the DB is closed.
+func (db *DB) Stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if s, ok := db.stmts.Load(query); ok {
+		return s.(*sql.Stmt), nil
+	}
+	s, err := db.SQL.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("store: prepare: %w", err)
+	}
+	if prev, loaded := db.stmts.LoadOrStore(query, s); loaded {
+		s.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return s, nil
 }
