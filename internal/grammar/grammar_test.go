@@ -260,3 +260,21 @@ func ExampleMatcher() {
 }
 
 var _ = json.Marshal
+
+type fakeTokens [][]byte
+
+func (f fakeTokens) VocabSize() int           { return len(f) }
+func (f fakeTokens) TokenBytes(id int) []byte { return f[id] }
+func (f fakeTokens) IsSpecial(id int) bool    { return id == 0 }
+
+func TestVocabFrom(t *testing.T) {
+	toks := fakeTokens{[]byte("<eos>"), []byte("{"), []byte("}")}
+	v := VocabFrom(toks)
+	g, _ := Compile([]byte(`{"type":"object"}`))
+	m := g.NewMatcher(v)
+	mask := make([]bool, len(toks))
+	m.Allowed(mask)
+	if mask[0] || !mask[1] || mask[2] {
+		t.Fatalf("mask = %v, want only '{'", mask)
+	}
+}

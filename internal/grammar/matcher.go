@@ -304,3 +304,23 @@ func (m *Matcher) allowedInString(mask []bool, top *frame) {
 		buf = st[:0]
 	}
 }
+
+// TokenSource is what VocabFrom needs from a tokenizer (internal/tokenizer's *Tokenizer
+// satisfies it).
+type TokenSource interface {
+	VocabSize() int
+	TokenBytes(id int) []byte
+	IsSpecial(id int) bool
+}
+
+// VocabFrom builds a Vocab from a tokenizer; special tokens get no bytes, so masks never
+// allow them (the decoder adds EOS itself when the matcher is Done).
+func VocabFrom(t TokenSource) *Vocab {
+	toks := make([][]byte, t.VocabSize())
+	for i := range toks {
+		if !t.IsSpecial(i) {
+			toks[i] = t.TokenBytes(i)
+		}
+	}
+	return NewVocab(toks)
+}

@@ -46,6 +46,9 @@ type Message struct {
 	Name       string     `json:"name,omitempty"`
 	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
 	ToolCallID string     `json:"tool_call_id,omitempty"`
+	// Extra holds further message fields some templates read (reasoning_content,
+	// thinking, …), passed after the fields above in key order.
+	Extra map[string]json.RawMessage `json:"-"`
 }
 
 // ToolCall is one function call made by the assistant.
@@ -359,6 +362,18 @@ func messagesValue(msgs []Message) ([]Value, error) {
 		}
 		if m.ToolCallID != "" {
 			mv.Set("tool_call_id", m.ToolCallID)
+		}
+		keys := make([]string, 0, len(m.Extra))
+		for k := range m.Extra {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v, err := ParseJSON(m.Extra[k])
+			if err != nil {
+				return nil, fmt.Errorf("chat: message %d field %q: %w", i, k, err)
+			}
+			mv.Set(k, v)
 		}
 		out[i] = mv
 	}

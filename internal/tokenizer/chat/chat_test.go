@@ -190,3 +190,20 @@ func TestGenerationSpans(t *testing.T) {
 		}
 	}
 }
+
+func TestMessageExtra(t *testing.T) {
+	tpl, err := Parse("{% for m in messages %}{{ m.role }}:{{ m.reasoning_content | default('-') }}:{{ m.content }};{% endfor %}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := tpl.Render(Input{Messages: []Message{
+		{Role: "user", Content: "q"},
+		{Role: "assistant", Content: "a", Extra: map[string]json.RawMessage{"reasoning_content": json.RawMessage(`"think"`)}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != "user:-:q;assistant:think:a;" {
+		t.Fatalf("got %q", out)
+	}
+}
