@@ -184,8 +184,11 @@ func benchModel(cmd *cobra.Command, m *llm.Model, dt string, prefill, decode, ru
 	}
 	var fwdErr error
 	var err error
+	// Caches are reused across runs (truncated), as internal/generate
+	// recycles them between requests.
+	cache := m.NewCache(prefill)
 	r.PrefillTokPerSec, r.PrefillTokPerCPUSec, err = measureRate(runs, func() (float64, func(), error) {
-		cache := m.NewCache(prefill)
+		cache.Truncate(0)
 		return float64(prefill), func() { _, fwdErr = m.ForwardLast(tokens, 0, cache) }, nil
 	})
 	if err = errors.Join(err, fwdErr); err != nil {
@@ -204,11 +207,14 @@ func benchModel(cmd *cobra.Command, m *llm.Model, dt string, prefill, decode, ru
 	r.PrefillGFLOPS = flops / (T / r.PrefillTokPerSec) / 1e9
 	for _, b := range batches {
 		var stepErr error
+		caches := make([]*llm.KVCache, b)
+		for i := range caches {
+			caches[i] = m.NewCache(16 + decode)
+		}
 		tps, cps, err := measureRate(runs, func() (float64, func(), error) {
-			caches := make([]*llm.KVCache, b)
 			next := make([]int, b)
 			for i := range caches {
-				caches[i] = m.NewCache(16 + decode)
+				caches[i].Truncate(0)
 				if _, err := m.ForwardLast(tokens[i%prefill:i%prefill+1], 0, caches[i]); err != nil {
 					return 0, nil, err
 				}

@@ -64,7 +64,7 @@ func (b *Batcher) Run(ctx context.Context) error {
 	var active []*job
 	defer func() {
 		for _, j := range active {
-			j.done <- outcome{j.seq.res, ctx.Err()}
+			b.finish(j, ctx.Err())
 		}
 	}()
 	for {
@@ -92,7 +92,7 @@ func (b *Batcher) Run(ctx context.Context) error {
 		kept := active[:0]
 		for _, j := range active {
 			if err := j.ctx.Err(); err != nil {
-				j.done <- outcome{j.seq.res, err}
+				b.finish(j, err)
 				continue
 			}
 			kept = append(kept, j)
@@ -109,7 +109,7 @@ func (b *Batcher) Run(ctx context.Context) error {
 		logits, err := b.gen.Model.DecodeBatch(tokens, caches)
 		if err != nil {
 			for _, j := range active {
-				j.done <- outcome{j.seq.res, fmt.Errorf("generate: decode: %w", err)}
+				b.finish(j, fmt.Errorf("generate: decode: %w", err))
 			}
 			active = active[:0]
 			continue
@@ -119,7 +119,7 @@ func (b *Batcher) Run(ctx context.Context) error {
 		for i, j := range active {
 			done, err := j.seq.consume(logits[i*V : (i+1)*V])
 			if done || err != nil {
-				j.done <- outcome{j.seq.res, err}
+				b.finish(j, err)
 				continue
 			}
 			kept = append(kept, j)
@@ -138,18 +138,25 @@ func (b *Batcher) admit(active []*job, j *job) []*job {
 	}
 	j.seq = s
 	if err := j.ctx.Err(); err != nil {
-		j.done <- outcome{s.res, err}
+		b.finish(j, err)
 		return active
 	}
 	logits, err := b.gen.Model.ForwardLast(j.req.Prompt, 0, s.cache)
 	if err != nil {
-		j.done <- outcome{s.res, fmt.Errorf("generate: prefill: %w", err)}
+		b.finish(j, fmt.Errorf("generate: prefill: %w", err))
 		return active
 	}
 	done, err := s.consume(logits)
 	if done || err != nil {
-		j.done <- outcome{s.res, err}
+		b.finish(j, err)
 		return active
 	}
 	return append(active, j)
+}
+
+// finish hands j its result and recycles its cache.
+func (b *Batcher) finish(j *job, err error) {
+	res := j.seq.res
+	b.gen.release(j.seq)
+	j.done <- outcome{res, err}
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/whet-dev/whet/internal/llm"
@@ -93,10 +94,51 @@ type Result struct {
 	TopLogProbs  [][]TokenLogProb
 }
 
-// Generator runs requests on one model.
+// Generator runs requests on one model. It is safe for concurrent use.
 type Generator struct {
 	Model *llm.Model
 	Tok   Detokenizer
+
+	// Finished requests' KV caches, kept for reuse: a fresh cache's first
+	// writes fault in new pages, which costs a short prompt's prefill more
+	// than the attention itself.
+	mu    sync.Mutex
+	spare []*llm.KVCache
+}
+
+// Bounds on the caches a Generator keeps for reuse.
+const (
+	maxSpareCaches     = 8
+	maxSpareCacheBytes = 64 << 20
+)
+
+func (g *Generator) getCache() *llm.KVCache {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if n := len(g.spare); n > 0 {
+		c := g.spare[n-1]
+		g.spare = g.spare[:n-1]
+		return c
+	}
+	return g.Model.NewCache(0)
+}
+
+// release returns a finished sequence's cache for reuse.
+func (g *Generator) release(s *sequence) {
+	if s == nil || s.cache == nil {
+		return
+	}
+	c := s.cache
+	s.cache = nil
+	if c.Bytes() > maxSpareCacheBytes {
+		return
+	}
+	c.Truncate(0)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.spare) < maxSpareCaches {
+		g.spare = append(g.spare, c)
+	}
 }
 
 // Generate runs req to completion. On cancellation it returns the partial
@@ -106,6 +148,7 @@ func (g *Generator) Generate(ctx context.Context, req Request) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
+	defer g.release(s)
 	logits, err := g.Model.ForwardLast(req.Prompt, 0, s.cache)
 	if err != nil {
 		return nil, fmt.Errorf("generate: prefill: %w", err)
@@ -179,7 +222,7 @@ func (g *Generator) start(req Request) (*sequence, error) {
 	s := &sequence{
 		req:   req,
 		tok:   g.Tok,
-		cache: g.Model.NewCache(len(req.Prompt) + max),
+		cache: g.getCache(),
 		samp:  newSampler(req.Sampling),
 		max:   max,
 		stops: map[int]bool{},

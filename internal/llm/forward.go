@@ -157,11 +157,8 @@ func (m *Model) run(tokens []int, segs []segment, logitRows []int) ([]float32, e
 			return nil, fmt.Errorf("llm: forward: cache belongs to a different model")
 		}
 	}
-	ws, _ := m.pool.Get().(*workspace)
-	if ws == nil {
-		ws = &workspace{}
-	}
-	defer m.pool.Put(ws)
+	ws := m.getWorkspace()
+	defer m.putWorkspace(ws)
 
 	T := len(tokens)
 	C, Q, KV, F, V := c.HiddenSize, c.QDim(), c.KVDim(), c.IntermediateSize, c.VocabSize

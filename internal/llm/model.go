@@ -51,7 +51,34 @@ type Model struct {
 
 	cos, sin []float32 // [MaxSeq×HeadDim/2] RoPE tables
 	maxSeq   int
-	pool     sync.Pool // *workspace
+	// Free workspaces. A plain list rather than a sync.Pool: the pool is
+	// emptied at every GC, and re-faulting megabytes of fresh activation
+	// buffers costs a prefill more than the buffers are worth.
+	wsMu   sync.Mutex
+	wsFree []*workspace
+}
+
+// maxFreeWorkspaces bounds the retained workspaces (one per concurrent
+// forward call up to this many).
+const maxFreeWorkspaces = 4
+
+func (m *Model) getWorkspace() *workspace {
+	m.wsMu.Lock()
+	defer m.wsMu.Unlock()
+	if n := len(m.wsFree); n > 0 {
+		ws := m.wsFree[n-1]
+		m.wsFree = m.wsFree[:n-1]
+		return ws
+	}
+	return &workspace{}
+}
+
+func (m *Model) putWorkspace(ws *workspace) {
+	m.wsMu.Lock()
+	defer m.wsMu.Unlock()
+	if len(m.wsFree) < maxFreeWorkspaces {
+		m.wsFree = append(m.wsFree, ws)
+	}
 }
 
 // MaxSeq is the longest sequence the model runs (max_position_embeddings,

@@ -38,7 +38,8 @@ func SwiGLUForward(out, gate, up []float32) {
 	gate, up = gate[:len(out)], up[:len(out)]
 	tensor.ParallelGrain(len(out), 1<<14, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			out[i] = tensor.SiLU(gate[i]) * up[i]
+			g := gate[i]
+			out[i] = g / (1 + exp32(-g)) * up[i]
 		}
 	})
 }
@@ -64,8 +65,7 @@ func AttentionScratchSize(T, S, nHeads, headDim int) int {
 	if T == 1 {
 		return nHeads * S
 	}
-	qb := min(T, attnQueryBlock)
-	return attnWorkers(nHeads) * ((2*S+2*qb)*headDim + qb*S)
+	return attnWorkers(nHeads) * min(T, attnQueryBlock) * S
 }
 
 // AttentionForward is grouped-query causal attention for one sequence.
@@ -113,40 +113,23 @@ func AttentionForward(out, att, q, k, v, scratch []float32, T, pos0, nHeads, nKV
 		})
 		return
 	}
-	lo0, _ := keyRange(pos0, window)
 	qb := min(T, attnQueryBlock)
-	per := (2*S+2*qb)*headDim + qb*S
 	workers := attnWorkers(nHeads)
 	var next atomic.Int32
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
-		buf := scratch[w*per : (w+1)*per]
+		sc := scratch[w*qb*S : (w+1)*qb*S]
 		wg.Go(func() {
-			kh, buf := buf[:S*headDim], buf[S*headDim:]
-			vh, buf := buf[:S*headDim], buf[S*headDim:]
-			qh, buf := buf[:qb*headDim], buf[qb*headDim:]
-			oh, sc := buf[:qb*headDim], buf[qb*headDim:]
 			for h := int(next.Add(1)) - 1; h < nHeads; h = int(next.Add(1)) - 1 {
 				off := (h / group) * headDim
-				// Gather this head's keys and values (from the first key any
-				// query sees) into contiguous rows.
-				for j := lo0; j < S; j++ {
-					src := j*kvdim + off
-					copy(kh[(j-lo0)*headDim:(j-lo0+1)*headDim], k[src:src+headDim])
-					copy(vh[(j-lo0)*headDim:(j-lo0+1)*headDim], v[src:src+headDim])
-				}
 				for t0 := 0; t0 < T; t0 += qb {
 					n := min(qb, T-t0)
 					blo, _ := keyRange(pos0+t0, window)
 					_, bhi := keyRange(pos0+t0+n-1, window)
 					nk := bhi - blo
-					for t := 0; t < n; t++ {
-						src := (t0+t)*qdim + h*headDim
-						copy(qh[t*headDim:(t+1)*headDim], q[src:src+headDim])
-					}
-					kb := kh[(blo-lo0)*headDim : (bhi-lo0)*headDim]
-					vb := vh[(blo-lo0)*headDim : (bhi-lo0)*headDim]
-					tensor.MatMulNT(sc[:n*nk], qh[:n*headDim], kb, n, nk, headDim, false)
+					// scores[n×nk] = Q_h[t0:t0+n] · K_g[blo:bhi]ᵀ on strided views.
+					tensor.MatMulStrided(false, true, n, nk, headDim, q[t0*qdim+h*headDim:], qdim,
+						k[blo*kvdim+off:], kvdim, sc, nk, false)
 					for t := 0; t < n; t++ {
 						lo, hi := keyRange(pos0+t0+t, window)
 						lo, hi = lo-blo, hi-blo
@@ -161,16 +144,38 @@ func AttentionForward(out, att, q, k, v, scratch []float32, T, pos0, nHeads, nKV
 							copy(a[blo:bhi], row)
 						}
 					}
-					tensor.MatMulNN(oh[:n*headDim], sc[:n*nk], vb, n, headDim, nk, false)
-					for t := 0; t < n; t++ {
-						dst := (t0+t)*qdim + h*headDim
-						copy(out[dst:dst+headDim], oh[t*headDim:(t+1)*headDim])
-					}
+					// out_h[t0:t0+n] = P[n×nk] · V_g[blo:bhi].
+					tensor.MatMulStrided(false, false, n, headDim, nk, sc, nk, v[blo*kvdim+off:], kvdim,
+						out[t0*qdim+h*headDim:], qdim, false)
 				}
 			}
 		})
 	}
 	wg.Wait()
+}
+
+// exp32 is e^x in float32 (Cephes expf: Cody-Waite reduction by ln 2 and a
+// degree-6 polynomial, about 1 ulp), several times faster than math.Exp on
+// float64. It saturates to +Inf above 88.72 and to 0 below -87.33.
+func exp32(x float32) float32 {
+	switch {
+	case x > 88.72283:
+		return float32(math.Inf(1))
+	case x < -87.33654:
+		return 0
+	case x != x:
+		return x
+	}
+	k := float32(math.Floor(float64(x*1.44269504088896341 + 0.5)))
+	r := x - k*0.693359375 + k*2.12194440e-4
+	p := float32(1.9875691500e-4)
+	p = p*r + 1.3981999507e-3
+	p = p*r + 8.3334519073e-3
+	p = p*r + 4.1665795894e-2
+	p = p*r + 1.6666665459e-1
+	p = p*r + 5.0000001201e-1
+	y := p*r*r + r + 1
+	return y * math.Float32frombits(uint32(int32(k)+127)<<23)
 }
 
 // m32InvSqrt returns 1/sqrt(n) as float32.

@@ -89,3 +89,18 @@ func TestAttentionForwardMatchesNaive(t *testing.T) {
 		})
 	}
 }
+
+func TestExp32(t *testing.T) {
+	worst := 0.0
+	for x := -87.0; x < 88.0; x += 0.0137 {
+		got := float64(exp32(float32(x)))
+		want := math.Exp(float64(float32(x)))
+		worst = math.Max(worst, math.Abs(got-want)/want)
+	}
+	if worst > 3e-7 {
+		t.Errorf("max relative error %g", worst)
+	}
+	if !math.IsInf(float64(exp32(100)), 1) || exp32(-100) != 0 || exp32(0) != 1 {
+		t.Error("saturation or exp(0) wrong")
+	}
+}

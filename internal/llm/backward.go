@@ -1,0 +1,245 @@
+package llm
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/whet-dev/whet/internal/tensor"
+)
+
+// Backward passes of the decoder's ops, llm.c style: each mirrors its
+// forward function, takes explicit shapes and reads what the forward saved.
+// Functions named "…Backward" accumulate (+=) into input gradients that
+// several paths feed (residual streams, shared keys and values) and say so;
+// the others overwrite.
+
+// EmbeddingBackward adds dout[T×C] into the rows of demb[V×C] selected by
+// tokens[T]. The engine freezes embeddings; it exists for completeness.
+func EmbeddingBackward(demb, dout []float32, tokens []int, C int) {
+	for t, id := range tokens {
+		tensor.Axpy(1, dout[t*C:(t+1)*C], demb[id*C:(id+1)*C])
+	}
+}
+
+// RMSNormBackward mirrors RMSNormForward(out, rstd, x, w, T, C, eps):
+//
+//	dx   [T×C]  += gradient with respect to x
+//	dw   [C]    += gradient with respect to w (nil: frozen)
+//	dout [T×C]  gradient with respect to out
+//	x    [T×C], w [C], rstd [T] as saved by the forward
+//
+// With x̂ = x·rstd and g = dout⊙w: dx = rstd·(g − x̂·mean(g⊙x̂)).
+func RMSNormBackward(dx, dw, dout, x, w, rstd []float32, T, C int) {
+	for t := 0; t < T; t++ {
+		xr, dr, dxr := x[t*C:(t+1)*C], dout[t*C:(t+1)*C], dx[t*C:(t+1)*C]
+		rs := rstd[t]
+		var dot float64
+		for i, v := range xr {
+			dot += float64(dr[i]*w[i]) * float64(v*rs)
+		}
+		m := float32(dot / float64(C))
+		for i, v := range xr {
+			xh := v * rs
+			dxr[i] += rs * (dr[i]*w[i] - xh*m)
+			if dw != nil {
+				dw[i] += dr[i] * xh
+			}
+		}
+	}
+}
+
+// LayerNormBackward mirrors tensor.LayerNorm(out, x, w, b, T, C, eps, mean,
+// rstd): dx [T×C], dw and db [C] (either may be nil) are accumulated.
+// With x̂ = (x−mean)·rstd and g = dout⊙w:
+// dx = rstd·(g − mean(g) − x̂·mean(g⊙x̂)).
+func LayerNormBackward(dx, dw, db, dout, x, w, mean, rstd []float32, T, C int) {
+	for t := 0; t < T; t++ {
+		xr, dr, dxr := x[t*C:(t+1)*C], dout[t*C:(t+1)*C], dx[t*C:(t+1)*C]
+		mu, rs := mean[t], rstd[t]
+		var sg, sgx float64
+		for i, v := range xr {
+			g := float64(dr[i] * w[i])
+			sg += g
+			sgx += g * float64((v-mu)*rs)
+		}
+		mg, mgx := float32(sg/float64(C)), float32(sgx/float64(C))
+		for i, v := range xr {
+			xh := (v - mu) * rs
+			dxr[i] += rs * (dr[i]*w[i] - mg - xh*mgx)
+			if dw != nil {
+				dw[i] += dr[i] * xh
+			}
+			if db != nil {
+				db[i] += dr[i]
+			}
+		}
+	}
+}
+
+// GELUBackward writes dx[i] = dout[i]·GELU'(x[i]) over len(dx) elements
+// (exact GELU; tanh is true for the tanh approximation).
+func GELUBackward(dx, dout, x []float32, tanh bool) {
+	for i := range dx {
+		if tanh {
+			dx[i] = dout[i] * tensor.GELUTanhGrad(x[i])
+		} else {
+			dx[i] = dout[i] * tensor.GELUGrad(x[i])
+		}
+	}
+}
+
+// SwiGLUBackward mirrors SwiGLUForward(out, gate, up): it writes
+// dgate = dout·up·silu'(gate) and dup = dout·silu(gate) over len(dout)
+// elements. dgate may alias gate, and dup up, since each element is read
+// before it is written.
+func SwiGLUBackward(dgate, dup, dout, gate, up []float32) {
+	n := len(dout)
+	tensor.ParallelGrain(n, 1<<14, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			g, u, d := gate[i], up[i], dout[i]
+			s := 1 / (1 + float32(math.Exp(float64(-g))))
+			dgate[i] = d * u * s * (1 + g*(1-s))
+			dup[i] = d * g * s
+		}
+	})
+}
+
+// RoPEBackward turns the gradient with respect to RoPEForward's output
+// dx[T×nHeads×headDim] into the gradient with respect to its input, in
+// place: the rotation is orthogonal, so its backward is the inverse
+// rotation.
+func RoPEBackward(dx []float32, pos []int, nHeads, headDim int, cos, sin []float32) {
+	tensor.RoPEInverse(dx, pos, nHeads, headDim, cos, sin)
+}
+
+// AttentionBackwardScratchSize returns the scratch AttentionBackward needs.
+func AttentionBackwardScratchSize(T, S, nKV int) int { return nKV * T * S }
+
+// AttentionBackward mirrors AttentionForward(out, att, q, k, v, …):
+//
+//	dq      [T×nHeads×headDim]  gradient with respect to q (overwritten)
+//	dk, dv  [S×nKV×headDim]     gradients with respect to k and v (accumulated)
+//	dout    [T×nHeads×headDim]  gradient with respect to out
+//	att     [nHeads×T×S]        softmax probabilities saved by the forward
+//	q, k, v                     the forward's inputs
+//	scratch [AttentionBackwardScratchSize(T, S, nKV)]
+//
+// Per head, with P the probabilities and s = 1/√headDim: dV += Pᵀ·dO,
+// dP = dO·Vᵀ, dZ = P⊙(dP − rowsum(dP⊙P)), dQ = s·dZ·K, dK += s·dZᵀ·Q.
+// Masked keys have P = 0 and so get no gradient. Kv groups run in parallel.
+func AttentionBackward(dq, dk, dv, dout, att, q, k, v, scratch []float32, T, pos0, nHeads, nKV, headDim, window int) {
+	S := pos0 + T
+	if len(scratch) < AttentionBackwardScratchSize(T, S, nKV) || len(att) < nHeads*T*S || len(dq) < T*nHeads*headDim ||
+		len(dk) < S*nKV*headDim || len(dv) < S*nKV*headDim || nKV <= 0 || nHeads%nKV != 0 {
+		panic(fmt.Sprintf("llm: AttentionBackward: bad buffers for T=%d S=%d heads=%d/%d dim=%d", T, S, nHeads, nKV, headDim))
+	}
+	qdim, kvdim, group := nHeads*headDim, nKV*headDim, nHeads/nKV
+	scale := m32InvSqrt(headDim)
+	tensor.Parallel(nKV, func(g0, g1 int) {
+		for g := g0; g < g1; g++ {
+			dp := scratch[g*T*S : (g+1)*T*S]
+			off := g * headDim
+			for h := g * group; h < (g+1)*group; h++ {
+				p := att[h*T*S : (h+1)*T*S]
+				qo := h * headDim
+				// dV[S×hd] += Pᵀ[S×T]·dO[T×hd]
+				tensor.MatMulStrided(true, false, S, headDim, T, p, S, dout[qo:], qdim, dv[off:], kvdim, true)
+				// dP[T×S] = dO[T×hd]·V[S×hd]ᵀ
+				tensor.MatMulStrided(false, true, T, S, headDim, dout[qo:], qdim, v[off:], kvdim, dp, S, false)
+				for t := 0; t < T; t++ {
+					pr, dr := p[t*S:(t+1)*S], dp[t*S:(t+1)*S]
+					lo, hi := keyRange(pos0+t, window)
+					var dot float32
+					for j := lo; j < hi; j++ {
+						dot += pr[j] * dr[j]
+					}
+					clear(dr[:lo])
+					clear(dr[hi:])
+					for j := lo; j < hi; j++ {
+						dr[j] = pr[j] * (dr[j] - dot) * scale
+					}
+				}
+				// dQ[T×hd] = dZ[T×S]·K[S×hd]
+				tensor.MatMulStrided(false, false, T, headDim, S, dp, S, k[off:], kvdim, dq[qo:], qdim, false)
+				// dK[S×hd] += dZᵀ[S×T]·Q[T×hd]
+				tensor.MatMulStrided(true, false, S, headDim, T, dp, S, q[qo:], qdim, dk[off:], kvdim, true)
+			}
+		}
+	})
+}
+
+// CrossEntropyForward computes, for T rows of logits[T×V] with targets[T]
+// (a target below 0 masks the row), logp[t] = log softmax(logits[t])[target]
+// and saves lse[t] = logsumexp(logits[t]) for the backward. Masked rows get
+// logp 0. The loss of a row is −logp.
+func CrossEntropyForward(logp, lse, logits []float32, targets []int, T, V int) {
+	for t := 0; t < T; t++ {
+		if targets[t] < 0 {
+			logp[t], lse[t] = 0, 0
+			continue
+		}
+		row := logits[t*V : (t+1)*V]
+		mx := row[0]
+		for _, v := range row {
+			mx = max(mx, v)
+		}
+		var s float64
+		for _, v := range row {
+			s += math.Exp(float64(v - mx))
+		}
+		l := float32(float64(mx) + math.Log(s))
+		lse[t] = l
+		logp[t] = row[targets[t]] - l
+	}
+}
+
+// CrossEntropyBackward mirrors CrossEntropyForward: with dloss[t] the
+// gradient of the objective with respect to row t's loss (−logp[t]), it
+// writes dlogits[t] = dloss[t]·(softmax(logits[t]) − onehot(target)).
+// dlogits may alias logits. Masked rows get zeros. For the mean over
+// unmasked rows, dloss = 1/count; see MaskedMeanLoss.
+func CrossEntropyBackward(dlogits, logits, lse []float32, targets []int, dloss []float32, T, V int) {
+	for t := 0; t < T; t++ {
+		row, dr := logits[t*V:(t+1)*V], dlogits[t*V:(t+1)*V]
+		if targets[t] < 0 || dloss[t] == 0 {
+			clear(dr)
+			continue
+		}
+		d, l := dloss[t], lse[t]
+		for i, v := range row {
+			dr[i] = d * float32(math.Exp(float64(v-l)))
+		}
+		dr[targets[t]] -= d
+	}
+}
+
+// MaskedMeanLoss returns the mean of −logp over unmasked rows and fills
+// dloss[T] with the gradient of that mean (1/count on unmasked rows, 0
+// elsewhere). It returns 0 when every row is masked.
+func MaskedMeanLoss(dloss, logp []float32, targets []int) float64 {
+	n := 0
+	for _, tg := range targets {
+		if tg >= 0 {
+			n++
+		}
+	}
+	var s float64
+	for t, tg := range targets {
+		dloss[t] = 0
+		if tg >= 0 {
+			s -= float64(logp[t])
+			dloss[t] = 1 / float32(n)
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return s / float64(n)
+}
+
+// LinearBackward adds the input gradient dy[n×out]·W into dx[n×in] through
+// the frozen weight (biases are frozen too). A LoRA delta's gradients are
+// handled by LoRABackward.
+func LinearBackward(dx, dy []float32, l *Linear, n int) {
+	l.W.MulAcc(dx, dy, n)
+}
