@@ -29,7 +29,6 @@ const (
 	// array
 	arOpen     = 1
 	arAfterVal = 2
-	arComma    = 3
 
 	// string
 	strBody   = 1
@@ -204,6 +203,7 @@ var (
 	}()
 )
 
+// valueFrame starts a value of schema n at free-form nesting depth dep.
 func valueFrame(n *node, dep uint8) frame { return frame{n: n, dep: dep} }
 
 func feedObject(f *frame, b byte) result {
@@ -310,7 +310,7 @@ func feedArray(f *frame, b byte) result {
 			}
 			return rDone
 		}
-		if n.maxItems == 0 || !n.items.startsAfterWS(b) {
+		if n.maxItems == 0 || !n.items.starts(b) {
 			return rReject
 		}
 		f.cnt++
@@ -336,9 +336,6 @@ func feedArray(f *frame, b byte) result {
 	}
 	return rReject
 }
-
-// startsAfterWS reports whether b can be the first byte of a value of n.
-func (n *node) startsAfterWS(b byte) bool { return n.starts(b) }
 
 func feedString(f *frame, b byte) result {
 	n := f.n

@@ -302,8 +302,8 @@ func (c *compiler) compileTyped(t string, s map[string]any) (*node, error) {
 		for k := range props {
 			names = append(names, k)
 		}
-		// Property order of a Go map is random; use the order of the schema text when we
-		// can recover it, else sorted. Order only affects nothing but bit positions.
+		// Sorted so compilation is deterministic; the order only assigns bit positions in
+		// the used/required masks, since properties may appear in any order.
 		sort.Strings(names)
 		n.keyTrie = newByteTrie()
 		index := map[string]int{}

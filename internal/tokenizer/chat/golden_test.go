@@ -150,11 +150,10 @@ func diff(want, got string) string {
 			} else {
 				b.WriteString("+ <end of output>\n")
 			}
-			b.WriteString("(line " + itoa(i+1) + ")")
+			b.WriteString("(line " + strconv.Itoa(i+1) + ")")
 			return b.String()
 		}
 	}
 	return "(identical lines; differs in trailing bytes)"
 }
 
-func itoa(i int) string { return strconv.Itoa(i) }
