@@ -32,6 +32,9 @@ SPECIAL = {
     "mistral-v0.3": {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"},
     "smollm2": {"bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "unk_token": "<|endoftext|>", "pad_token": "<|im_end|>"},
     "tinyllama": {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "</s>"},
+    "deepseek-coder": {"bos_token": "<\uff5cbegin\u2581of\u2581sentence\uff5c>", "eos_token": "<|EOT|>", "pad_token": "<\uff5cend\u2581of\u2581sentence\uff5c>"},
+    "phi-4": {"bos_token": "<|endoftext|>", "eos_token": "<|im_end|>", "pad_token": "<|dummy_87|>"},
+    "qwen2-vl": {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
 }
 
 

@@ -11,7 +11,8 @@
 // None/True/False, Undefined is falsy and prints as nothing.
 //
 // Goldens rendered by Python's jinja2 (scripts/chat_golden/render.py) pin the output of
-// real templates (Llama 3.1/3.2, Qwen2.5, Mistral v0.3, SmolLM2, TinyLlama) byte for
+// real templates (Llama 3.1/3.2, Qwen2.5, Qwen2-VL, Mistral v0.3, SmolLM2, TinyLlama,
+// DeepSeek Coder, Phi-4) byte for
 // byte.
 //
 // A Template's Hash (SHA-256 of its source) is recorded by training and serving to prove

@@ -16,12 +16,15 @@ var goldenNow = time.Date(2026, 1, 15, 9, 30, 0, 0, time.UTC)
 
 // goldenSpecial mirrors SPECIAL in scripts/chat_golden/render.py.
 var goldenSpecial = map[string]map[string]string{
-	"llama3.1":     {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"},
-	"llama3.2":     {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"},
-	"qwen2.5":      {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
-	"mistral-v0.3": {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"},
-	"smollm2":      {"bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "unk_token": "<|endoftext|>", "pad_token": "<|im_end|>"},
-	"tinyllama":    {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "</s>"},
+	"llama3.1":       {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"},
+	"llama3.2":       {"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"},
+	"qwen2.5":        {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
+	"mistral-v0.3":   {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"},
+	"smollm2":        {"bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "unk_token": "<|endoftext|>", "pad_token": "<|im_end|>"},
+	"tinyllama":      {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "</s>"},
+	"deepseek-coder": {"bos_token": "<\uff5cbegin\u2581of\u2581sentence\uff5c>", "eos_token": "<|EOT|>", "pad_token": "<\uff5cend\u2581of\u2581sentence\uff5c>"},
+	"phi-4":          {"bos_token": "<|endoftext|>", "eos_token": "<|im_end|>", "pad_token": "<|dummy_87|>"},
+	"qwen2-vl":       {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>"},
 }
 
 type goldenCase struct {
@@ -156,4 +159,3 @@ func diff(want, got string) string {
 	}
 	return "(identical lines; differs in trailing bytes)"
 }
-
