@@ -13,8 +13,20 @@ import (
 
 // BenchmarkThroughput measures enqueue + claim + complete (with audit
 // records and job log lines, as in production) through one queue with 4
-// concurrent handlers. Reports jobs/s for the whole cycle.
+// concurrent handlers. Reports jobs/s for the whole cycle. The noaudit
+// variants leave out the audit chain (whose head row serialises every
+// audited transaction) to show what it costs.
 func BenchmarkThroughput(b *testing.B) {
+	for _, withAudit := range []bool{true, false} {
+		benchThroughput(b, withAudit)
+	}
+}
+
+func benchThroughput(b *testing.B, withAudit bool) {
+	suffix := ""
+	if !withAudit {
+		suffix = "-noaudit"
+	}
 	for _, d := range []struct {
 		name string
 		open func(testing.TB) *store.DB
@@ -22,10 +34,14 @@ func BenchmarkThroughput(b *testing.B) {
 		{"sqlite", storetest.SQLite},
 		{"postgres", storetest.Postgres},
 	} {
-		b.Run(d.name, func(b *testing.B) {
+		b.Run(d.name+suffix, func(b *testing.B) {
 			db := d.open(b)
 			ctx := context.Background()
-			q := jobs.New(db, jobs.Options{Audit: audit.New(db, nil), PollInterval: 5 * time.Millisecond})
+			opts := jobs.Options{PollInterval: 5 * time.Millisecond}
+			if withAudit {
+				opts.Audit = audit.New(db, nil)
+			}
+			q := jobs.New(db, opts)
 			q.Register("bench.noop", func(ctx context.Context, r *jobs.Run) error {
 				return r.Complete(ctx, nil, nil)
 			}, jobs.KindOptions{})
