@@ -244,9 +244,7 @@ func TestModelGradients(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, mod := range p.Modules {
-				copy(mod.LoRA.B, randVec(rng, len(mod.LoRA.B), 0.5))
-				// Larger A so the adapters move the loss measurably.
-				tensor.Scale(mod.LoRA.A, 4)
+				copy(mod.LoRA.B, randVec(rng, len(mod.LoRA.B), 0.2))
 			}
 			tokens := []int{1, 5, 9, 3, 7, 1, 4, 8, 2, 6, 11}
 			targets := []int{5, 9, 3, 7, -1, 4, 8, 2, 6, 11, 12}
@@ -267,7 +265,7 @@ func TestModelGradients(t *testing.T) {
 				t.Fatal(err)
 			}
 			grads := append([]float32(nil), p.Grads()...)
-			checkGrad(t, "lora", p.Params(), grads, f, 1e-2, 3e-2, 2e-4, 300)
+			checkGrad(t, "lora", p.Params(), grads, f, 1e-3, 3e-2, 2e-4, 300)
 
 			tr.Checkpoint = true
 			f()
