@@ -279,8 +279,8 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// MaskURL hides a URL's password and any query parameter whose name
-// suggests a secret.
+// MaskURL hides a URL's password (as "xxxxx") and any query parameter
+// whose name suggests a secret.
 func MaskURL(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -288,7 +288,7 @@ func MaskURL(raw string) string {
 	}
 	if u.User != nil {
 		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "****")
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
 		}
 	}
 	q := u.Query()
