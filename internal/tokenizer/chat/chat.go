@@ -58,8 +58,10 @@ type ToolCall struct {
 	Function FunctionCall `json:"function"`
 }
 
-// FunctionCall names the function and carries its arguments as JSON (normally an object;
-// templates such as Llama 3.1 and Qwen2.5 serialise it with tojson).
+// FunctionCall names the function and carries its arguments as JSON. Templates such as
+// Llama 3.1 and Qwen2.5 serialise an object with tojson, so callers holding OpenAI's
+// string-encoded arguments should decode them to the object first (as vLLM does);
+// a JSON string is passed to the template as a string.
 type FunctionCall struct {
 	Name      string          `json:"name"`
 	Arguments json.RawMessage `json:"arguments"`

@@ -152,6 +152,9 @@ func TestErrors(t *testing.T) {
 		{"type error", "{{ 'a' + 1 }}", ErrRender},
 		{"immutable", "{% set l = [1] %}{{ l.append(2) }}", ErrRender},
 		{"raise", "{{ raise_exception('no') }}", ErrRaised},
+		{"deep expression", "{{ " + strings.Repeat("(", 5000) + "1" + strings.Repeat(")", 5000) + " }}", ErrSyntax},
+		{"deep unary", "{{ " + strings.Repeat("not ", 5000) + "1 }}", ErrSyntax},
+		{"deep blocks", strings.Repeat("{% if true %}", 500) + strings.Repeat("{% endif %}", 500), ErrSyntax},
 		{"step budget", "{% for i in range(3000) %}{% for j in range(3000) %}{% endfor %}{% endfor %}", ErrRender},
 	}
 	for _, tt := range tests {

@@ -226,9 +226,14 @@ type kwarg struct {
 
 // exprParser parses the tokens of one tag.
 type exprParser struct {
-	toks []token
-	pos  int
+	toks  []token
+	pos   int
+	depth int
 }
+
+// maxNesting bounds nested expressions and blocks so hostile templates cannot exhaust
+// the stack.
+const maxNesting = 200
 
 func (p *exprParser) peek() token {
 	if p.pos < len(p.toks) {
@@ -301,6 +306,11 @@ func (p *exprParser) done() error {
 
 // parseExpr parses a full expression including the conditional form `a if c else b`.
 func (p *exprParser) parseExpr() (expr, error) {
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > maxNesting {
+		return nil, fmt.Errorf("%w: expression nested too deeply", ErrSyntax)
+	}
 	x, err := p.parseOr()
 	if err != nil {
 		return nil, err
@@ -382,6 +392,11 @@ func (p *exprParser) parseAnd() (expr, error) {
 func (p *exprParser) parseNot() (expr, error) {
 	if p.isName("not") {
 		p.pos++
+		p.depth++
+		defer func() { p.depth-- }()
+		if p.depth > maxNesting {
+			return nil, fmt.Errorf("%w: expression nested too deeply", ErrSyntax)
+		}
 		x, err := p.parseNot()
 		if err != nil {
 			return nil, err
@@ -490,6 +505,11 @@ func (p *exprParser) parseUnary(withFilter bool) (expr, error) {
 	switch {
 	case p.isOp("-"):
 		p.pos++
+		p.depth++
+		defer func() { p.depth-- }()
+		if p.depth > maxNesting {
+			return nil, fmt.Errorf("%w: expression nested too deeply", ErrSyntax)
+		}
 		inner, err := p.parseUnary(false)
 		if err != nil {
 			return nil, err
@@ -497,6 +517,11 @@ func (p *exprParser) parseUnary(withFilter bool) (expr, error) {
 		x = &unExpr{op: "-", x: inner}
 	case p.isOp("+"):
 		p.pos++
+		p.depth++
+		defer func() { p.depth-- }()
+		if p.depth > maxNesting {
+			return nil, fmt.Errorf("%w: expression nested too deeply", ErrSyntax)
+		}
 		if x, err = p.parseUnary(false); err != nil {
 			return nil, err
 		}

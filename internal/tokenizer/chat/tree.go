@@ -56,6 +56,7 @@ type (
 // parser builds the statement tree from segments.
 type parser struct {
 	segs     []segment
+	depth    int
 	pos      int
 	stopToks []token // tokens of the statement that ended the last parseBody
 	stopLine int
@@ -82,6 +83,11 @@ func parseTemplate(src string) ([]node, error) {
 // nodes, the keyword that stopped it ("" at end of input) and leaves that statement's
 // tokens available through p.stopToks.
 func (p *parser) parseBody(stops []string) ([]node, string, error) {
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > maxNesting {
+		return nil, "", fmt.Errorf("%w: blocks nested too deeply", ErrSyntax)
+	}
 	var out []node
 	for p.pos < len(p.segs) {
 		s := p.segs[p.pos]
