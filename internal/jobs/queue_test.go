@@ -288,3 +288,30 @@ func TestRegisterDuplicatePanics(t *testing.T) {
 }
 
 var _ = sql.ErrNoRows
+
+func TestProgressAndETA(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		q := jobs.New(db, testOpts(db, "w1"))
+		release := make(chan struct{})
+		q.Register("test.progress", func(ctx context.Context, r *jobs.Run) error {
+			r.Progress(-3, "warming up") // clamped to 0
+			r.Progress(0.5, "half way")
+			<-release
+			return nil
+		}, jobs.KindOptions{})
+		j := enqueue(t, q, jobs.EnqueueParams{Kind: "test.progress"})
+		startWork(t, q, 1)
+		var got jobs.Job
+		eventually(t, "progress to reach the database", func() bool {
+			got, _ = q.Get(context.Background(), org, j.ID)
+			return got.Stage == "half way" && got.Progress == 0.5
+		})
+		close(release)
+		if got.ETA == nil || got.StartedAt == nil || got.ETA.Before(*got.StartedAt) {
+			t.Fatalf("ETA = %v (started %v); want an estimate after the start", got.ETA, got.StartedAt)
+		}
+		if done := waitTerminal(t, q, j.ID); done.ETA != nil || done.Progress != 1 {
+			t.Fatalf("finished job keeps ETA %v, progress %v", done.ETA, done.Progress)
+		}
+	})
+}

@@ -17,9 +17,14 @@ import (
 	"github.com/whet-dev/whet/internal/store"
 )
 
-// progressFlushInterval bounds how often Progress writes to the database
-// itself; in between, the heartbeat carries the latest value.
-const progressFlushInterval = time.Second
+// Progress writes to the database itself at most every
+// progressFlushInterval, or stageFlushInterval when the stage changed (so
+// a handler that names every step does not write on every step); in
+// between, the next heartbeat carries the latest value.
+const (
+	progressFlushInterval = time.Second
+	stageFlushInterval    = 100 * time.Millisecond
+)
 
 // Run is a handler's view of the job it is running: its identity and
 // payload, and the lease-guarded ways to report progress, save checkpoints
@@ -74,7 +79,8 @@ func (r *Run) Payload(v any) error {
 
 // Progress records the fraction done (0…1) and the current stage. The ETA
 // is estimated from the rate of progress during this attempt. Writes to the
-// database are rate-limited; a stage change is written at once.
+// database are rate-limited (a stage change goes out sooner); the heartbeat
+// writes whatever is pending.
 func (r *Run) Progress(frac float64, stage string) {
 	if frac < 0 || frac != frac {
 		frac = 0
@@ -91,7 +97,8 @@ func (r *Run) Progress(frac float64, stage string) {
 		eta := r.q.now().Add(remaining)
 		r.eta = &eta
 	}
-	flush := stageChanged || frac == 1 || time.Since(r.lastFlush) >= progressFlushInterval
+	since := time.Since(r.lastFlush)
+	flush := since >= progressFlushInterval || (stageChanged && since >= stageFlushInterval)
 	r.mu.Unlock()
 	if flush {
 		if err := r.flushProgress(r.ctx); err != nil && !errors.Is(err, context.Canceled) {
