@@ -45,6 +45,11 @@ type Vocab struct {
 	// special and walked byte by byte.
 	strTable [4][]uint32
 	special  []int32
+
+	// plainOK[p] is strTable[p]'s valid bits as a mask, copied wholesale when the string
+	// has room for any token (maxChars is the most code points one token starts).
+	plainOK  [4][]bool
+	maxChars uint32
 }
 
 const strValid = 1 << 31
@@ -118,6 +123,14 @@ func NewVocab(tokens [][]byte) *Vocab {
 	for p := range v.strTable {
 		v.strTable[p] = make([]uint32, len(tokens))
 	}
+	defer func() {
+		for p := range v.plainOK {
+			v.plainOK[p] = make([]bool, len(tokens))
+			for id, e := range v.strTable[p] {
+				v.plainOK[p][id] = e&strValid != 0
+			}
+		}
+	}()
 	for id, t := range tokens {
 		if len(t) == 0 {
 			continue
@@ -134,7 +147,9 @@ func NewVocab(tokens [][]byte) *Vocab {
 			continue
 		}
 		for p := 0; p < 4; p++ {
-			v.strTable[p][id] = plainUTF8(t, p)
+			e := plainUTF8(t, p)
+			v.strTable[p][id] = e
+			v.maxChars = max(v.maxChars, e&(1<<29-1))
 		}
 	}
 	return v
@@ -281,9 +296,13 @@ func (m *Matcher) allowedInString(mask []bool, top *frame) {
 			limit = uint32(n.maxLen - int(top.cnt))
 		}
 	}
-	for id, e := range tab {
-		if e&strValid != 0 && e&(1<<29-1) <= limit && id < len(mask) {
-			mask[id] = true
+	if limit >= v.maxChars {
+		copy(mask, v.plainOK[top.pend])
+	} else {
+		for id, e := range tab {
+			if e&strValid != 0 && e&(1<<29-1) <= limit && id < len(mask) {
+				mask[id] = true
+			}
 		}
 	}
 	buf := make([]frame, 0, len(m.stack)+4)
