@@ -82,10 +82,11 @@ func (c *wordCache) get(w string) ([]tok, bool) {
 	return t, ok
 }
 
+// put stores a copy of w, so the cache never pins the caller's text.
 func (c *wordCache) put(w string, t []tok) {
 	c.mu.Lock()
 	if len(c.m) < c.cap {
-		c.m[w] = t
+		c.m[strings.Clone(w)] = t
 	}
 	c.mu.Unlock()
 }
