@@ -560,10 +560,18 @@ func (rc *restClient) do(ctx context.Context, method, rawURL string, headers map
 		default:
 			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 			resp.Body.Close()
-			return nil, fmt.Errorf("%s %s: %s: %s", method, shown, resp.Status, strings.TrimSpace(string(msg)))
+			return nil, &statusError{Code: resp.StatusCode, Msg: fmt.Sprintf("%s %s: %s: %s", method, shown, resp.Status, strings.TrimSpace(string(msg)))}
 		}
 	}
 }
+
+// statusError is a non-retryable HTTP answer other than 401/403.
+type statusError struct {
+	Code int
+	Msg  string
+}
+
+func (e *statusError) Error() string { return e.Msg }
 
 // retryAfter parses a Retry-After header (seconds or an HTTP date); -1
 // when absent or unreadable.

@@ -11,5 +11,7 @@ func SetRestSleep(c Connector, f func(ctx context.Context, d time.Duration) erro
 	switch x := c.(type) {
 	case *httpConnector:
 		x.rest.sleep = f
+	case *sharePointConnector:
+		x.rest.sleep, x.anon.sleep = f, f
 	}
 }
