@@ -1,0 +1,355 @@
+package train
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/whet-dev/whet/internal/llm"
+)
+
+// Config is one training run's settings. Zero values take the defaults
+// noted.
+type Config struct {
+	Method      string // "sft" (default), "dpo" or "ipo"
+	LoRA        llm.LoRAConfig
+	Epochs      int     // 0: 1
+	BatchSize   int     // examples (or preference pairs) per micro-batch, packed; 0: 1
+	GradAccum   int     // micro-batches per optimizer step; 0: 1
+	LR          float64 // peak learning rate
+	Schedule    string  // "linear" (default), "cosine" or "constant"
+	Warmup      int     // warm-up steps
+	WeightDecay float64
+	ClipNorm    float64 // global gradient norm limit; 0: none
+	Seed        uint64
+	// Beta is DPO's β (default 0.1) or IPO's τ (default 0.1).
+	Beta                  float64
+	GradientCheckpointing bool
+	// CheckpointEvery saves adapters, optimizer state and position into
+	// CheckpointDir every that many steps (0: never).
+	CheckpointEvery int
+	CheckpointDir   string
+	// MaxSteps stops after that many optimizer steps (0: all epochs); the
+	// schedule still spans all epochs.
+	MaxSteps int
+}
+
+func (c *Config) defaults() {
+	c.Epochs, c.BatchSize, c.GradAccum = max(c.Epochs, 1), max(c.BatchSize, 1), max(c.GradAccum, 1)
+	if c.Method == "" {
+		c.Method = "sft"
+	}
+	if c.Beta == 0 {
+		c.Beta = 0.1
+	}
+}
+
+// Stats reports progress after an optimizer step.
+type Stats struct {
+	Step, Total int
+	Loss        float64 // mean over the step's micro-batches
+	LR          float64
+	GradNorm    float64
+	Tokens      int64 // tokens processed so far in this process
+	Elapsed     time.Duration
+	// Preference methods: mean reward margin β·(Δchosen − Δrejected) and
+	// the share of pairs whose chosen answer has the higher implicit reward.
+	Margin, Accuracy float64
+}
+
+// Run is one fine-tuning run of a model's LoRA adapters.
+type Run struct {
+	cfg    Config
+	tr     *llm.Trainer
+	p      *llm.LoRAParams
+	step   int // optimizer steps done
+	Losses []float64
+}
+
+// NewRun creates adapters for m (seeded by cfg.Seed).
+func NewRun(m *llm.Model, cfg Config) (*Run, error) {
+	cfg.defaults()
+	switch cfg.Method {
+	case "sft", "dpo", "ipo":
+	default:
+		return nil, fmt.Errorf("train: method %q (want sft, dpo or ipo)", cfg.Method)
+	}
+	if cfg.LR <= 0 {
+		return nil, fmt.Errorf("train: learning rate must be > 0")
+	}
+	p, err := llm.NewLoRAParams(m, cfg.LoRA, cfg.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	tr := llm.NewTrainer(m, p)
+	tr.Checkpoint = cfg.GradientCheckpointing
+	return &Run{cfg: cfg, tr: tr, p: p}, nil
+}
+
+// Params returns the adapters being trained.
+func (r *Run) Params() *llm.LoRAParams { return r.p }
+
+// Step returns the number of optimizer steps done.
+func (r *Run) Step() int { return r.step }
+
+// order returns the example order of an epoch (seeded).
+func (r *Run) order(n, epoch int) []int {
+	rng := rand.New(rand.NewPCG(r.cfg.Seed, uint64(epoch)+0x5eed))
+	return rng.Perm(n)
+}
+
+// microBatch returns the example indices of global micro-batch k.
+func (r *Run) microBatch(n, k int) []int {
+	per := (n + r.cfg.BatchSize - 1) / r.cfg.BatchSize
+	epoch, i := k/per, k%per
+	ord := r.order(n, epoch)
+	return ord[i*r.cfg.BatchSize : min((i+1)*r.cfg.BatchSize, n)]
+}
+
+// totalSteps is the number of optimizer steps of all epochs.
+func (r *Run) totalSteps(n int) int {
+	per := (n + r.cfg.BatchSize - 1) / r.cfg.BatchSize
+	return (per*r.cfg.Epochs + r.cfg.GradAccum - 1) / r.cfg.GradAccum
+}
+
+// pack concatenates examples into one batch of documents.
+func pack(exs []Example) *llm.Batch {
+	b := &llm.Batch{}
+	for _, e := range exs {
+		b.Tokens = append(b.Tokens, e.Tokens...)
+		b.Targets = append(b.Targets, e.Targets...)
+		b.Docs = append(b.Docs, len(e.Tokens))
+	}
+	return b
+}
+
+// SFT trains on examples (loss on their unmasked targets) and returns the
+// final step's stats. progress (may be nil) is called after every step.
+func (r *Run) SFT(ctx context.Context, examples []Example, progress func(Stats)) (Stats, error) {
+	if len(examples) == 0 {
+		return Stats{}, fmt.Errorf("%w: no examples", ErrData)
+	}
+	return r.loop(ctx, len(examples), progress, func(idx []int, seed uint64) (float64, float64, float64, int, error) {
+		exs := make([]Example, len(idx))
+		for i, j := range idx {
+			exs[i] = examples[j]
+		}
+		b := pack(exs)
+		logp, err := r.tr.Forward(b, llm.ForwardOptions{Seed: seed, Dropout: true})
+		if err != nil {
+			return 0, 0, 0, 0, err
+		}
+		dloss := make([]float32, len(b.Tokens))
+		loss := llm.MaskedMeanLoss(dloss, logp, b.Targets)
+		scaleSlice(dloss, 1/float32(r.cfg.GradAccum))
+		return loss, 0, 0, len(b.Tokens), r.tr.Backward(dloss)
+	})
+}
+
+func scaleSlice(v []float32, s float32) {
+	for i := range v {
+		v[i] *= s
+	}
+}
+
+// seqLogp sums logp over each document's unmasked rows.
+func seqLogp(logp []float32, b *llm.Batch) []float64 {
+	out := make([]float64, len(b.Docs))
+	r := 0
+	for d, n := range b.Docs {
+		for i := 0; i < n; i++ {
+			if b.Targets[r] >= 0 {
+				out[d] += float64(logp[r])
+			}
+			r++
+		}
+	}
+	return out
+}
+
+// Preference trains with DPO or IPO on pairs. The reference log-probs come
+// from the same model with the adapters switched off.
+func (r *Run) Preference(ctx context.Context, pairs []Pair, progress func(Stats)) (Stats, error) {
+	if len(pairs) == 0 {
+		return Stats{}, fmt.Errorf("%w: no preference pairs", ErrData)
+	}
+	return r.loop(ctx, len(pairs), progress, func(idx []int, seed uint64) (float64, float64, float64, int, error) {
+		exs := make([]Example, 0, 2*len(idx))
+		for _, j := range idx {
+			exs = append(exs, pairs[j].Chosen, pairs[j].Rejected)
+		}
+		b := pack(exs)
+		ref, err := r.tr.Forward(b, llm.ForwardOptions{NoAdapter: true})
+		if err != nil {
+			return 0, 0, 0, 0, err
+		}
+		refSeq := seqLogp(ref, b)
+		logp, err := r.tr.Forward(b, llm.ForwardOptions{Seed: seed, Dropout: true})
+		if err != nil {
+			return 0, 0, 0, 0, err
+		}
+		pol := seqLogp(logp, b)
+		coef := make([]float64, len(b.Docs)) // d loss / d logp(doc)
+		var loss, margin, acc float64
+		beta, np := r.cfg.Beta, float64(len(idx))
+		for i := range idx {
+			h := (pol[2*i] - refSeq[2*i]) - (pol[2*i+1] - refSeq[2*i+1])
+			var dh float64
+			if r.cfg.Method == "ipo" {
+				// (h − 1/(2τ))², τ = Beta
+				d := h - 1/(2*beta)
+				loss += d * d
+				dh = 2 * d
+			} else {
+				z := beta * h
+				loss += softplus(-z)
+				dh = -beta * sigmoid(-z)
+			}
+			coef[2*i], coef[2*i+1] = dh/np, -dh/np
+			margin += beta * h
+			if h > 0 {
+				acc++
+			}
+		}
+		// loss_t = −logp_t, so d objective / d loss_t = −coef(doc).
+		dloss := make([]float32, len(b.Tokens))
+		row := 0
+		for d, n := range b.Docs {
+			for k := 0; k < n; k++ {
+				if b.Targets[row] >= 0 {
+					dloss[row] = float32(-coef[d] / float64(r.cfg.GradAccum))
+				}
+				row++
+			}
+		}
+		return loss / np, margin / np, acc / np, len(b.Tokens), r.tr.Backward(dloss)
+	})
+}
+
+func softplus(x float64) float64 {
+	if x > 30 {
+		return x
+	}
+	return math.Log1p(math.Exp(x))
+}
+
+func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// microFn runs one micro-batch (forward and backward) and returns its loss,
+// preference margin and accuracy, and token count.
+type microFn func(idx []int, seed uint64) (loss, margin, acc float64, tokens int, err error)
+
+func (r *Run) loop(ctx context.Context, n int, progress func(Stats), micro microFn) (Stats, error) {
+	total := r.totalSteps(n)
+	per := (n + r.cfg.BatchSize - 1) / r.cfg.BatchSize
+	last := total
+	if r.cfg.MaxSteps > 0 {
+		last = min(total, r.cfg.MaxSteps)
+	}
+	sched := Schedule{Kind: r.cfg.Schedule, Peak: r.cfg.LR, Warmup: r.cfg.Warmup, Total: total}
+	opt := AdamW{WeightDecay: r.cfg.WeightDecay}
+	start := time.Now()
+	var st Stats
+	for ; r.step < last; r.step++ {
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
+		r.p.ZeroGrad()
+		var loss, margin, acc float64
+		k := 0
+		for a := 0; a < r.cfg.GradAccum; a++ {
+			mb := r.step*r.cfg.GradAccum + a
+			if mb >= per*r.cfg.Epochs {
+				break
+			}
+			l, mg, ac, tok, err := micro(r.microBatch(n, mb), r.cfg.Seed^uint64(mb+1)*0x9e3779b97f4a7c15)
+			if err != nil {
+				return st, fmt.Errorf("train: step %d: %w", r.step+1, err)
+			}
+			loss, margin, acc, k = loss+l, margin+mg, acc+ac, k+1
+			st.Tokens += int64(tok)
+		}
+		lr := sched.LR(r.step)
+		gn := ClipGradNorm(r.p.Grads(), r.cfg.ClipNorm)
+		opt.Step(r.p, lr, r.step+1)
+		st.Step, st.Total, st.LR, st.GradNorm = r.step+1, total, lr, gn
+		st.Loss, st.Margin, st.Accuracy = loss/float64(k), margin/float64(k), acc/float64(k)
+		st.Elapsed = time.Since(start)
+		r.Losses = append(r.Losses, st.Loss)
+		if progress != nil {
+			progress(st)
+		}
+		if r.cfg.CheckpointEvery > 0 && r.cfg.CheckpointDir != "" && (r.step+1)%r.cfg.CheckpointEvery == 0 {
+			r.step++
+			err := r.SaveCheckpoint(r.cfg.CheckpointDir)
+			r.step--
+			if err != nil {
+				return st, err
+			}
+		}
+	}
+	return st, nil
+}
+
+// checkpointState is the JSON part of a checkpoint.
+type checkpointState struct {
+	Step   int       `json:"step"`
+	Seed   uint64    `json:"seed"`
+	N      int       `json:"n_params"`
+	Losses []float64 `json:"losses"`
+}
+
+// SaveCheckpoint writes the adapters, AdamW moments and position (the
+// step; data order and dropout masks derive from it and the seed) into dir.
+func (r *Run) SaveCheckpoint(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	buf := make([]byte, 4*len(r.p.Buf))
+	for i, v := range r.p.Buf {
+		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+	}
+	tmp := filepath.Join(dir, "state.bin.tmp")
+	if err := os.WriteFile(tmp, buf, 0o644); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, "state.bin")); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	js, _ := json.Marshal(checkpointState{Step: r.step, Seed: r.cfg.Seed, N: r.p.N, Losses: r.Losses})
+	if err := os.WriteFile(filepath.Join(dir, "state.json"), js, 0o644); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	return nil
+}
+
+// Resume loads a checkpoint written by SaveCheckpoint for the same model,
+// config and data; the run continues exactly where it stopped.
+func (r *Run) Resume(dir string) error {
+	js, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil {
+		return fmt.Errorf("train: resume: %w", err)
+	}
+	var st checkpointState
+	if err := json.Unmarshal(js, &st); err != nil {
+		return fmt.Errorf("train: resume: %w", err)
+	}
+	if st.N != r.p.N || st.Seed != r.cfg.Seed {
+		return fmt.Errorf("train: resume: checkpoint has %d parameters and seed %d, run %d and %d", st.N, st.Seed, r.p.N, r.cfg.Seed)
+	}
+	buf, err := os.ReadFile(filepath.Join(dir, "state.bin"))
+	if err != nil || len(buf) != 4*len(r.p.Buf) {
+		return fmt.Errorf("train: resume: state.bin: %v (size %d)", err, len(buf))
+	}
+	for i := range r.p.Buf {
+		r.p.Buf[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
+	}
+	r.step, r.Losses = st.Step, st.Losses
+	return nil
+}
