@@ -82,11 +82,15 @@ func TestQuantDots(t *testing.T) {
 				wantN += float64(nf4Code[idx]) * float64(x[i])
 			}
 			tol := 1e-5 * (1 + math.Sqrt(float64(n)))
-			if got := dotBF16Impl(h, x); math.Abs(float64(got)-wantH) > tol*(1+math.Abs(wantH)) {
-				t.Errorf("bf16 dot = %v want %v", got, wantH)
+			for _, bf16 := range []func([]uint16, []float32) float32{dotBF16Go, dotBF16Impl} {
+				if got := bf16(h, x); math.Abs(float64(got)-wantH) > tol*(1+math.Abs(wantH)) {
+					t.Errorf("bf16 dot = %v want %v", got, wantH)
+				}
 			}
-			if got := dotQ8Impl(q, x); math.Abs(float64(got)-wantQ) > tol*(1+math.Abs(wantQ))*127 {
-				t.Errorf("q8 dot = %v want %v", got, wantQ)
+			for _, q8 := range []func([]int8, []float32) float32{dotQ8Go, dotQ8Impl} {
+				if got := q8(q, x); math.Abs(float64(got)-wantQ) > tol*(1+math.Abs(wantQ))*127 {
+					t.Errorf("q8 dot = %v want %v", got, wantQ)
+				}
 			}
 			if n%2 == 0 {
 				if got := dotNF4Impl(nib, x); math.Abs(float64(got)-wantN) > tol*(1+math.Abs(wantN)) {
