@@ -11,6 +11,8 @@ func SetRestSleep(c Connector, f func(ctx context.Context, d time.Duration) erro
 	switch x := c.(type) {
 	case *httpConnector:
 		x.rest.sleep = f
+	case *gdriveConnector:
+		x.rest.sleep = f
 	case *sharePointConnector:
 		x.rest.sleep, x.anon.sleep = f, f
 	}
