@@ -35,12 +35,14 @@ type JobAccepted struct {
 	Status string `json:"status"`
 }
 
-type datasetPath struct {
+// DatasetPath is the {dataset_id} path parameter.
+type DatasetPath struct {
 	DatasetID string `path:"dataset_id" maxLength:"64"`
 }
 
-type versionPath struct {
-	datasetPath
+// VersionPath adds the {version} path parameter.
+type VersionPath struct {
+	DatasetPath
 	Version string `path:"version" maxLength:"80" doc:"A semantic version (1.2.0), a lineage hash (sha256:…) or latest."`
 }
 
@@ -72,7 +74,7 @@ func (s *Server) registerDatasets(api huma.API) {
 	register(s, api, huma.Operation{OperationID: "list-datasets", Method: http.MethodGet, Path: "/v1/projects/{project_id}/datasets", Tags: tags,
 		Summary: "List a project's datasets (data:read)"},
 		func(ctx context.Context, in *struct {
-			projectPath
+			ProjectID string `path:"project_id" maxLength:"64"`
 			PageParams
 		}) (*struct{ Body Page[*dataset.Dataset] }, error) {
 			p := principal(ctx)
@@ -91,8 +93,8 @@ func (s *Server) registerDatasets(api huma.API) {
 	register(s, api, huma.Operation{OperationID: "create-dataset", Method: http.MethodPost, Path: "/v1/projects/{project_id}/datasets", Tags: tags,
 		Summary: "Create a dataset (data:write)", DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct {
-			projectPath
-			Body DatasetCreate
+			ProjectID string `path:"project_id" maxLength:"64"`
+			Body      DatasetCreate
 		}) (*struct{ Body *dataset.Dataset }, error) {
 			p := principal(ctx)
 			if !p.CanIn(in.ProjectID, auth.ScopeDataWrite) {
@@ -113,7 +115,7 @@ func (s *Server) registerDatasets(api huma.API) {
 		})
 	register(s, api, huma.Operation{OperationID: "get-dataset", Method: http.MethodGet, Path: "/v1/datasets/{dataset_id}", Tags: tags,
 		Summary: "Get a dataset (data:read)"},
-		func(ctx context.Context, in *datasetPath) (*struct{ Body *dataset.Dataset }, error) {
+		func(ctx context.Context, in *DatasetPath) (*struct{ Body *dataset.Dataset }, error) {
 			_, ds, err := s.dataset(ctx, in.DatasetID, auth.ScopeDataRead)
 			if err != nil {
 				return nil, err
@@ -133,7 +135,7 @@ func (s *Server) registerDatasetIngest(api huma.API, tags []string) {
 		Summary:       "Upload files or .zip/.tar.gz archives (multipart, field \"files\"); ingested by a job (data:write)",
 		DefaultStatus: http.StatusAccepted, MaxBodyBytes: MaxUploadBytes},
 		func(ctx context.Context, in *struct {
-			datasetPath
+			DatasetPath
 			AccessTag string `query:"access_tag" maxLength:"64"`
 			RawBody   multipart.Form
 		}) (*struct{ Body JobAccepted }, error) {
@@ -173,7 +175,7 @@ func (s *Server) registerDatasetIngest(api huma.API, tags []string) {
 		Summary:      "Import JSONL records (instruction, preference, chat; ShareGPT and Alpaca converted) with per-line validation errors (data:write)",
 		MaxBodyBytes: 256 << 20},
 		func(ctx context.Context, in *struct {
-			datasetPath
+			DatasetPath
 			RawBody []byte `contentType:"application/x-ndjson"`
 		}) (*struct{ Body ingest.FileResult }, error) {
 			p, ds, err := s.dataset(ctx, in.DatasetID, auth.ScopeDataWrite)
@@ -189,7 +191,7 @@ func (s *Server) registerDatasetIngest(api huma.API, tags []string) {
 	register(s, api, huma.Operation{OperationID: "create-source", Method: http.MethodPost, Path: "/v1/datasets/{dataset_id}/ingest/sources", Tags: tags,
 		Summary: "Register an ingestion source with an optional cron schedule (data:write)", DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct {
-			datasetPath
+			DatasetPath
 			Body ingest.SourceSpec
 		}) (*struct{ Body *ingest.SourceRecord }, error) {
 			p, ds, err := s.dataset(ctx, in.DatasetID, auth.ScopeDataWrite)
@@ -227,7 +229,7 @@ func (s *Server) registerDatasetIngest(api huma.API, tags []string) {
 	register(s, api, huma.Operation{OperationID: "process-dataset", Method: http.MethodPost, Path: "/v1/datasets/{dataset_id}/process", Tags: tags,
 		Summary: "Redact, dedup, normalise and filter into a new version (data:write)", DefaultStatus: http.StatusAccepted},
 		func(ctx context.Context, in *struct {
-			datasetPath
+			DatasetPath
 			Body ingest.ProcessConfig
 		}) (*struct{ Body JobAccepted }, error) {
 			p, ds, err := s.dataset(ctx, in.DatasetID, auth.ScopeDataWrite)
@@ -249,7 +251,7 @@ func (s *Server) registerDatasetIngest(api huma.API, tags []string) {
 func (s *Server) registerDatasetVersions(api huma.API, tags []string) {
 	register(s, api, huma.Operation{OperationID: "list-dataset-versions", Method: http.MethodGet, Path: "/v1/datasets/{dataset_id}/versions", Tags: tags,
 		Summary: "List a dataset's versions, newest first (data:read)"},
-		func(ctx context.Context, in *datasetPath) (*struct{ Body Page[*dataset.Version] }, error) {
+		func(ctx context.Context, in *DatasetPath) (*struct{ Body Page[*dataset.Version] }, error) {
 			p, ds, err := s.dataset(ctx, in.DatasetID, auth.ScopeDataRead)
 			if err != nil {
 				return nil, err
@@ -265,7 +267,7 @@ func (s *Server) registerDatasetVersions(api huma.API, tags []string) {
 		})
 	register(s, api, huma.Operation{OperationID: "get-dataset-version", Method: http.MethodGet, Path: "/v1/datasets/{dataset_id}/versions/{version}", Tags: tags,
 		Summary: "A version with its manifest and stats (data:read)"},
-		func(ctx context.Context, in *versionPath) (*struct{ Body VersionDetail }, error) {
+		func(ctx context.Context, in *VersionPath) (*struct{ Body VersionDetail }, error) {
 			p, ds, err := s.dataset(ctx, in.DatasetID, auth.ScopeDataRead)
 			if err != nil {
 				return nil, err
@@ -282,7 +284,7 @@ func (s *Server) registerDatasetVersions(api huma.API, tags []string) {
 		})
 	register(s, api, huma.Operation{OperationID: "get-dataset-lineage", Method: http.MethodGet, Path: "/v1/datasets/{dataset_id}/versions/{version}/lineage", Tags: tags,
 		Summary: "Lineage graph: sources, processing and parent versions (data:read)"},
-		func(ctx context.Context, in *versionPath) (*struct{ Body *dataset.LineageGraph }, error) {
+		func(ctx context.Context, in *VersionPath) (*struct{ Body *dataset.LineageGraph }, error) {
 			p, ds, err := s.dataset(ctx, in.DatasetID, auth.ScopeDataRead)
 			if err != nil {
 				return nil, err
@@ -298,7 +300,7 @@ func (s *Server) registerDatasetVersions(api huma.API, tags []string) {
 		})
 	register(s, api, huma.Operation{OperationID: "export-dataset-version", Method: http.MethodGet, Path: "/v1/datasets/{dataset_id}/versions/{version}/export", Tags: tags,
 		Summary: "Stream the version as JSONL (data:read)"},
-		func(ctx context.Context, in *versionPath) (*huma.StreamResponse, error) {
+		func(ctx context.Context, in *VersionPath) (*huma.StreamResponse, error) {
 			p, ds, err := s.dataset(ctx, in.DatasetID, auth.ScopeDataRead)
 			if err != nil {
 				return nil, err
@@ -315,7 +317,7 @@ func (s *Server) registerDatasetVersions(api huma.API, tags []string) {
 		})
 	register(s, api, huma.Operation{OperationID: "get-dataset-card", Method: http.MethodGet, Path: "/v1/datasets/{dataset_id}/versions/{version}/card", Tags: tags,
 		Summary: "The generated dataset card (Markdown) (data:read)"},
-		func(ctx context.Context, in *versionPath) (*huma.StreamResponse, error) {
+		func(ctx context.Context, in *VersionPath) (*huma.StreamResponse, error) {
 			p, ds, err := s.dataset(ctx, in.DatasetID, auth.ScopeDataRead)
 			if err != nil {
 				return nil, err

@@ -64,7 +64,8 @@ type IndexUpsert struct {
 	Documents []rag.UpsertDoc `json:"documents,omitempty" maxItems:"10000"`
 }
 
-type indexPath struct {
+// IndexPath is the {index_id} path parameter.
+type IndexPath struct {
 	IndexID string `path:"index_id" maxLength:"64"`
 }
 
@@ -104,8 +105,8 @@ func (s *Server) registerIndexes(api huma.API) {
 	register(s, api, huma.Operation{OperationID: "create-index", Method: http.MethodPost, Path: "/v1/projects/{project_id}/indexes", Tags: tags,
 		Summary: "Create a retrieval index (data:write); without an embedding model it is BM25-only", DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct {
-			projectPath
-			Body rag.IndexSpec
+			ProjectID string `path:"project_id" maxLength:"64"`
+			Body      rag.IndexSpec
 		}) (*struct{ Body *rag.IndexInfo }, error) {
 			p := principal(ctx)
 			if !p.CanIn(in.ProjectID, auth.ScopeDataWrite) {
@@ -141,7 +142,7 @@ func (s *Server) registerIndexes(api huma.API) {
 		})
 	register(s, api, huma.Operation{OperationID: "get-index", Method: http.MethodGet, Path: "/v1/indexes/{index_id}", Tags: tags,
 		Summary: "An index with its statistics and versions (data:read)"},
-		func(ctx context.Context, in *indexPath) (*struct{ Body *rag.IndexInfo }, error) {
+		func(ctx context.Context, in *IndexPath) (*struct{ Body *rag.IndexInfo }, error) {
 			_, info, err := s.indexFor(ctx, in.IndexID, auth.ScopeDataRead)
 			if err != nil {
 				return nil, err
@@ -152,7 +153,7 @@ func (s *Server) registerIndexes(api huma.API) {
 		Summary: "Index a dataset version (latest by default) or documents; runs as a job (data:write)", DefaultStatus: http.StatusAccepted,
 		MaxBodyBytes: 64 << 20},
 		func(ctx context.Context, in *struct {
-			indexPath
+			IndexPath
 			Body IndexUpsert
 		}) (*struct{ Body JobAccepted }, error) {
 			p, info, err := s.indexFor(ctx, in.IndexID, auth.ScopeDataWrite)
@@ -180,7 +181,7 @@ func (s *Server) registerIndexes(api huma.API) {
 	register(s, api, huma.Operation{OperationID: "search-index", Method: http.MethodPost, Path: "/v1/indexes/{index_id}/search", Tags: tags,
 		Summary: "Hybrid search with citations (data:read); results are limited to the access tags the caller's role may read"},
 		func(ctx context.Context, in *struct {
-			indexPath
+			IndexPath
 			Body SearchRequest
 		}) (*struct{ Body SearchResponse }, error) {
 			p, info, err := s.indexFor(ctx, in.IndexID, auth.ScopeDataRead)

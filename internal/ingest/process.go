@@ -103,7 +103,8 @@ type ProcessReport struct {
 	Filtered    []FilteredDoc     `json:"filtered"`
 	Boilerplate int               `json:"boilerplate_lines_removed"`
 	Labels      map[string]int    `json:"labels,omitempty"`
-	Sources     map[string]string `json:"-"`
+	// Names maps the fingerprints in dedup clusters to their source URIs.
+	Names map[string]string `json:"names,omitempty"`
 }
 
 // FilteredDoc is a document a quality filter dropped.
@@ -222,9 +223,12 @@ func (in *Ingester) Process(ctx context.Context, orgID, actorID, jobID string, d
 		}
 		rep.Dedup = idx.Clusters()
 		drop := map[string]bool{}
+		rep.Names = map[string]string{}
 		for _, c := range rep.Dedup.Clusters {
+			rep.Names[c.Keep] = byID[c.Keep].doc.SourceKey
 			for _, id := range c.Drop {
 				drop[id] = true
+				rep.Names[id] = byID[id].doc.SourceKey
 			}
 		}
 		kept = docs[:0]
