@@ -96,13 +96,13 @@ func (c ProcessConfig) Validate() error {
 
 // ProcessReport is what processing did, shown with the new version.
 type ProcessReport struct {
-	Documents   int               `json:"documents"`
-	Kept        int               `json:"kept"`
-	Redaction   RedactionReport   `json:"redaction"`
-	Dedup       dedup.Report      `json:"dedup"`
-	Filtered    []FilteredDoc     `json:"filtered"`
-	Boilerplate int               `json:"boilerplate_lines_removed"`
-	Labels      map[string]int    `json:"labels,omitempty"`
+	Documents   int             `json:"documents"`
+	Kept        int             `json:"kept"`
+	Redaction   RedactionReport `json:"redaction"`
+	Dedup       dedup.Report    `json:"dedup"`
+	Filtered    []FilteredDoc   `json:"filtered"`
+	Boilerplate int             `json:"boilerplate_lines_removed"`
+	Labels      map[string]int  `json:"labels,omitempty"`
 	// Names maps the fingerprints in dedup clusters to their source URIs.
 	Names map[string]string `json:"names,omitempty"`
 }
