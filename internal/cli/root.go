@@ -76,5 +76,6 @@ func newRootCmd(env *Env) *cobra.Command {
 	)
 	benchParent(root).AddCommand(newBenchGenerateCmd(env))
 	benchParent(root).AddCommand(newBenchAPICmd(env))
+	addTrainCmds(root, env)
 	return root
 }

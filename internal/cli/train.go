@@ -1,0 +1,306 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+
+	"github.com/whet-dev/whet/internal/llm"
+	"github.com/whet-dev/whet/internal/tokenizer"
+	"github.com/whet-dev/whet/internal/tokenizer/chat"
+	"github.com/whet-dev/whet/internal/train"
+)
+
+type trainFlags struct {
+	model, data, method, peft, out, targets, schedule, dtype string
+	r, epochs, batch, maxSeq, accum, warmup, ckptEvery       int
+	alpha, dropout, lr, wd, clip, beta                       float64
+	rslora, gradCkpt, bnb8, asJSON                           bool
+	seed                                                     uint64
+	maxSteps                                                 int
+	resume                                                   string
+}
+
+// trainSummary is what `whet train --json` prints.
+type trainSummary struct {
+	Steps      int     `json:"steps"`
+	FinalLoss  float64 `json:"final_loss"`
+	TokensPerS float64 `json:"tokens_per_s"`
+	PeakRSSMB  float64 `json:"peak_rss_mb"`
+	Adapter    string  `json:"adapter"`
+	Margin     float64 `json:"reward_margin,omitempty"`
+	Accuracy   float64 `json:"preference_accuracy,omitempty"`
+}
+
+func newTrainCmd(env *Env) *cobra.Command {
+	var fl trainFlags
+	cmd := &cobra.Command{
+		Use:   "train --model DIR --data FILE.jsonl --out ADAPTER_DIR",
+		Short: "Fine-tune a local model with LoRA/QLoRA (SFT, DPO or IPO) and write a PEFT adapter",
+		Long: `Trains LoRA adapters in-process on a Hugging Face model folder. SFT records are
+{"instruction","input","output"} or {"messages":[…]} (rendered with the model's chat
+template when it has one, else a plain "### Instruction/### Response" format; loss on
+the final assistant answer only). DPO/IPO records are {"prompt","chosen","rejected"}.
+--peft qlora stores the frozen base in NF4 (--bnb-8bit: int8). The output folder holds
+adapter_config.json and adapter_model.safetensors (PEFT layout) and whet_manifest.json
+(template hash, dataset digest, config, metrics).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runTrain(cmd, env, &fl) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&fl.model, "model", "", "model folder (required)")
+	f.StringVar(&fl.data, "data", "", "training records, JSON lines (required)")
+	f.StringVar(&fl.method, "method", "sft", "sft, dpo or ipo")
+	f.StringVar(&fl.peft, "peft", "lora", "lora or qlora")
+	f.StringVar(&fl.out, "out", "", "adapter output folder (required)")
+	f.IntVar(&fl.r, "r", 8, "LoRA rank")
+	f.Float64Var(&fl.alpha, "alpha", 16, "LoRA alpha")
+	f.Float64Var(&fl.dropout, "dropout", 0.05, "LoRA dropout")
+	f.BoolVar(&fl.rslora, "rslora", false, "scale by alpha/sqrt(r)")
+	f.StringVar(&fl.targets, "target-modules", "q_proj,v_proj", "comma-separated modules: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj")
+	f.IntVar(&fl.epochs, "epochs", 1, "passes over the data")
+	f.Float64Var(&fl.lr, "lr", 2e-4, "peak learning rate")
+	f.StringVar(&fl.schedule, "schedule", "linear", "linear, cosine or constant")
+	f.IntVar(&fl.warmup, "warmup", 0, "warm-up steps")
+	f.Float64Var(&fl.wd, "weight-decay", 0, "AdamW decoupled weight decay")
+	f.Float64Var(&fl.clip, "max-grad-norm", 1, "global gradient norm clip (0: none)")
+	f.IntVar(&fl.batch, "batch-size", 4, "examples packed per micro-batch")
+	f.IntVar(&fl.maxSeq, "max-seq-len", 512, "tokens per example")
+	f.IntVar(&fl.accum, "grad-accum", 1, "micro-batches per optimizer step")
+	f.BoolVar(&fl.gradCkpt, "gradient-checkpointing", false, "recompute layer activations in backward")
+	f.Float64Var(&fl.beta, "beta", 0.1, "DPO beta or IPO tau")
+	f.BoolVar(&fl.bnb8, "bnb-8bit", false, "qlora: int8 base instead of NF4")
+	f.StringVar(&fl.dtype, "dtype", "f32", "lora: base weight format (f32 or bf16)")
+	f.Uint64Var(&fl.seed, "seed", 42, "random seed (same seed, config and threads: same loss curve)")
+	f.IntVar(&fl.ckptEvery, "checkpoint-every", 0, "save a resumable checkpoint into OUT/checkpoint every N steps")
+	f.StringVar(&fl.resume, "resume", "", "resume from a checkpoint folder")
+	f.IntVar(&fl.maxSteps, "max-steps", 0, "stop after N optimizer steps (0: all epochs)")
+	f.BoolVar(&fl.asJSON, "json", false, "print one JSON summary instead of a progress bar")
+	return cmd
+}
+
+func runTrain(cmd *cobra.Command, env *Env, fl *trainFlags) error {
+	if fl.model == "" || fl.data == "" || fl.out == "" {
+		return &exitError{code: 2, err: errors.New("train: --model DIR, --data FILE and --out DIR are required")}
+	}
+	dtype := fl.dtype
+	switch fl.peft {
+	case "lora":
+	case "qlora":
+		dtype = llm.DTypeNF4
+		if fl.bnb8 {
+			dtype = llm.DTypeInt8
+		}
+	default:
+		return &exitError{code: 2, err: fmt.Errorf("train: --peft %q (want lora or qlora)", fl.peft)}
+	}
+	m, err := llm.Load(fl.model, llm.LoadOptions{DType: dtype})
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	tk, err := tokenizer.Load(fl.model)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	raw, err := os.ReadFile(fl.data)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	recs, err := train.ParseRecords(bytes.NewReader(raw))
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	sum := sha256.Sum256(raw)
+	fm := train.Formatter{Encode: func(s string) []int { return tk.Encode(s, false) }, BOS: tk.BOS(), EOS: tk.EOS(), MaxLen: fl.maxSeq}
+	templateHash := ""
+	tmpl, err := chat.FromTokenizerConfig(fl.model)
+	switch {
+	case err == nil:
+		templateHash = tmpl.Hash()
+		fm.Render = func(msgs []train.Message, gen bool) (string, error) {
+			cm := make([]chat.Message, len(msgs))
+			for i, m := range msgs {
+				cm[i] = chat.Message{Role: m.Role, Content: m.Content}
+			}
+			return tmpl.Render(chat.Input{Messages: cm, AddGenerationPrompt: gen})
+		}
+	case errors.Is(err, chat.ErrNoTemplate) || errors.Is(err, os.ErrNotExist):
+	default:
+		return fmt.Errorf("train: %w", err)
+	}
+	cfg := train.Config{Method: fl.method, Epochs: fl.epochs, BatchSize: fl.batch, GradAccum: fl.accum, LR: fl.lr,
+		Schedule: fl.schedule, Warmup: fl.warmup, WeightDecay: fl.wd, ClipNorm: fl.clip, Seed: fl.seed, Beta: fl.beta,
+		GradientCheckpointing: fl.gradCkpt, CheckpointEvery: fl.ckptEvery, MaxSteps: fl.maxSteps,
+		LoRA: llm.LoRAConfig{R: fl.r, Alpha: fl.alpha, Dropout: fl.dropout, RSLoRA: fl.rslora, Targets: splitList(fl.targets)}}
+	if fl.ckptEvery > 0 {
+		cfg.CheckpointDir = filepath.Join(fl.out, "checkpoint")
+	}
+	run, err := train.NewRun(m, cfg)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	if fl.resume != "" {
+		if err := run.Resume(fl.resume); err != nil {
+			return err
+		}
+	}
+	var bar *progressbar.ProgressBar
+	progress := func(st train.Stats) {
+		if fl.asJSON {
+			return
+		}
+		if bar == nil {
+			bar = progressbar.NewOptions(st.Total, progressbar.OptionSetWriter(env.Stderr), progressbar.OptionSetWidth(30),
+				progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true),
+				progressbar.OptionShowDescriptionAtLineEnd(), progressbar.OptionThrottle(100*time.Millisecond))
+		}
+		tps := float64(st.Tokens) / max(st.Elapsed.Seconds(), 1e-9)
+		bar.Describe(fmt.Sprintf("loss %.4f · %.0f tok/s", st.Loss, tps))
+		_ = bar.Set(st.Step)
+	}
+	var st train.Stats
+	switch fl.method {
+	case "sft":
+		var exs []train.Example
+		for i, r := range recs {
+			ex, err := fm.SFT(r)
+			if err != nil {
+				return fmt.Errorf("train: record %d: %w", i+1, err)
+			}
+			exs = append(exs, ex)
+		}
+		st, err = run.SFT(cmd.Context(), exs, progress)
+	default:
+		var pairs []train.Pair
+		for i, r := range recs {
+			p, err := fm.Preference(r)
+			if err != nil {
+				return fmt.Errorf("train: record %d: %w", i+1, err)
+			}
+			pairs = append(pairs, p)
+		}
+		st, err = run.Preference(cmd.Context(), pairs, progress)
+	}
+	if bar != nil {
+		_ = bar.Finish()
+		fmt.Fprintln(env.Stderr)
+	}
+	if err != nil {
+		return err
+	}
+	p := run.Params()
+	if err := llm.SaveAdapter(fl.out, p.Adapter(fl.model), fl.dropout); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	sumOut := trainSummary{Steps: st.Step, FinalLoss: st.Loss, TokensPerS: float64(st.Tokens) / max(st.Elapsed.Seconds(), 1e-9),
+		PeakRSSMB: peakRSSMB(), Adapter: fl.out, Margin: st.Margin, Accuracy: st.Accuracy}
+	manifest := map[string]any{
+		"template_hash": templateHash, "dataset_digest": "sha256:" + hex.EncodeToString(sum[:]),
+		"config": cfg, "base_dtype": dtype, "metrics": sumOut, "losses": run.Losses,
+	}
+	mb, _ := json.MarshalIndent(manifest, "", "  ")
+	if err := os.WriteFile(filepath.Join(fl.out, "whet_manifest.json"), append(mb, '\n'), 0o644); err != nil {
+		return fmt.Errorf("train: manifest: %w", err)
+	}
+	if fl.asJSON {
+		return json.NewEncoder(env.Stdout).Encode(sumOut)
+	}
+	fmt.Fprintf(env.Stdout, "%d steps, final loss %.4f, %.0f tokens/s, peak RSS %.0f MB; adapter in %s\n",
+		sumOut.Steps, sumOut.FinalLoss, sumOut.TokensPerS, sumOut.PeakRSSMB, fl.out)
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// peakRSSMB reads the process's peak resident set (VmHWM) on Linux; 0
+// elsewhere.
+func peakRSSMB() float64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// newModelMergeCmd is `whet model merge`: fold an adapter into its base.
+func newModelMergeCmd(env *Env) *cobra.Command {
+	var base, adapter, out string
+	cmd := &cobra.Command{
+		Use:   "merge --base DIR --adapter DIR --out DIR",
+		Short: "Fold a PEFT LoRA adapter into its base model (W + scale·B·A) and write a full model folder",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if base == "" || adapter == "" || out == "" {
+				return &exitError{code: 2, err: errors.New("model merge: --base, --adapter and --out are required")}
+			}
+			m, err := llm.Load(base, llm.LoadOptions{DType: llm.DTypeF32})
+			if err != nil {
+				return fmt.Errorf("model merge: %w", err)
+			}
+			a, err := llm.LoadAdapter(adapter)
+			if err != nil {
+				return fmt.Errorf("model merge: %w", err)
+			}
+			merged, err := m.Merge(a)
+			if err != nil {
+				return fmt.Errorf("model merge: %w", err)
+			}
+			if err := merged.Save(out); err != nil {
+				return fmt.Errorf("model merge: %w", err)
+			}
+			for _, name := range []string{"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"} {
+				b, err := os.ReadFile(filepath.Join(base, name))
+				if err != nil {
+					continue
+				}
+				if err := os.WriteFile(filepath.Join(out, name), b, 0o644); err != nil {
+					return fmt.Errorf("model merge: %w", err)
+				}
+			}
+			fmt.Fprintf(env.Stdout, "merged %d adapted modules into %s\n", len(a.Modules), out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&base, "base", "", "base model folder")
+	cmd.Flags().StringVar(&adapter, "adapter", "", "PEFT LoRA adapter folder")
+	cmd.Flags().StringVar(&out, "out", "", "output model folder")
+	return cmd
+}
+
+// addTrainCmds registers `whet train` and `whet model merge`.
+func addTrainCmds(root *cobra.Command, env *Env) {
+	root.AddCommand(newTrainCmd(env))
+	for _, c := range root.Commands() {
+		if c.Name() == "model" {
+			c.AddCommand(newModelMergeCmd(env))
+		}
+	}
+}
