@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/whet-dev/whet/internal/tokenizer"
 )
@@ -20,10 +21,11 @@ func ExampleTrain() {
 		return
 	}
 	ids := tk.Encode("lowest newest<|endoftext|>", false)
+	var toks []string
 	for _, id := range ids {
-		fmt.Printf("%q ", tk.TokenBytes(id))
+		toks = append(toks, fmt.Sprintf("%q", tk.TokenBytes(id)))
 	}
-	fmt.Println()
+	fmt.Println(strings.Join(toks, " "))
 	fmt.Println(tk.Decode(ids, true))
 	// Output:
 	// "low" "est" " newest" "<|endoftext|>"
