@@ -371,7 +371,11 @@ func (t *Tokenizer) Encode(text string, addSpecial bool) []int {
 }
 
 // EncodeWithOffsets is Encode that also returns, for every token, the byte
-// range of text it covers.
+// range of text it covers. Ranges follow the input even through
+// normalization (a token of normalized text covers the original characters
+// it came from); a byte-level token that holds part of a multi-byte
+// character covers just those bytes, so cut text at token boundaries only
+// where utf8.RuneStart holds if whole characters are needed.
 func (t *Tokenizer) EncodeWithOffsets(text string, addSpecial bool) ([]int, []Offset) {
 	toks := t.encode(text, addSpecial, true)
 	ids := make([]int, len(toks))
