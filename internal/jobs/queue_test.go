@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -312,6 +313,47 @@ func TestProgressAndETA(t *testing.T) {
 		}
 		if done := waitTerminal(t, q, j.ID); done.ETA != nil || done.Progress != 1 {
 			t.Fatalf("finished job keeps ETA %v, progress %v", done.ETA, done.Progress)
+		}
+	})
+}
+
+func TestAttemptTimeout(t *testing.T) {
+	db := storetest.SQLite(t)
+	q := jobs.New(db, testOpts(db, "w1"))
+	q.Register("test.slow", func(ctx context.Context, r *jobs.Run) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}, jobs.KindOptions{Timeout: 50 * time.Millisecond, MaxAttempts: 2, BackoffBase: time.Millisecond})
+	j := enqueue(t, q, jobs.EnqueueParams{Kind: "test.slow"})
+	startWork(t, q, 1)
+	got := waitTerminal(t, q, j.ID)
+	if got.Status != jobs.StatusFailed || got.Attempts != 2 || !strings.Contains(got.Error, "timed out") {
+		t.Fatalf("job = %s after %d attempts, error %q", got.Status, got.Attempts, got.Error)
+	}
+}
+
+// FuzzListCursor: any cursor string is either a page or ErrBadCursor,
+// never another error or a panic.
+func FuzzListCursor(f *testing.F) {
+	db := storetest.SQLite(f)
+	q := jobs.New(db, jobs.Options{})
+	q.Register("test.noop", noop, jobs.KindOptions{})
+	for i := 0; i < 3; i++ {
+		if _, err := q.Enqueue(context.Background(), jobs.EnqueueParams{OrgID: org, Kind: "test.noop"}); err != nil {
+			f.Fatal(err)
+		}
+	}
+	_, next, err := q.List(context.Background(), org, jobs.ListFilter{}, 1, "")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(next)
+	f.Add("")
+	f.Add("MjAyNi0xMS0yNVQxODowMDowMC4wMDAwMDBafGpvYl8nIE9SICcxJz0nMQ")
+	f.Fuzz(func(t *testing.T, cursor string) {
+		_, _, err := q.List(context.Background(), org, jobs.ListFilter{}, 2, cursor)
+		if err != nil && !errors.Is(err, jobs.ErrBadCursor) {
+			t.Fatalf("List(cursor %q): %v", cursor, err)
 		}
 	})
 }

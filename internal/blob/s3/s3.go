@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -106,6 +107,10 @@ func parseQuery(q string) (map[string]string, error) {
 	}
 	for _, kv := range strings.Split(q, "&") {
 		k, v, _ := strings.Cut(kv, "=")
+		v, err := url.QueryUnescape(v)
+		if err != nil {
+			return nil, fmt.Errorf("parameter %q: %w", k, err)
+		}
 		if _, dup := m[k]; dup {
 			return nil, fmt.Errorf("parameter %q given twice", k)
 		}

@@ -133,3 +133,20 @@ func TestOpenViaBlobOpen(t *testing.T) {
 		t.Fatalf("Credentials.String leaks: %s", cred)
 	}
 }
+
+// FuzzParseURL: ParseURL never panics, and what it accepts names a bucket
+// and a sane part size.
+func FuzzParseURL(f *testing.F) {
+	f.Add("s3://bkt/prefix?endpoint=127.0.0.1:9000&region=us-east-1&secure=false")
+	f.Add("s3://bkt?part_size=5242880&path_style=true")
+	f.Add("s3://?&&=")
+	f.Fuzz(func(t *testing.T, raw string) {
+		cfg, err := ParseURL(raw)
+		if err != nil {
+			return
+		}
+		if cfg.Bucket == "" || cfg.PartSize < 5<<20 || strings.HasPrefix(cfg.Prefix, "/") || strings.HasSuffix(cfg.Prefix, "/") {
+			t.Fatalf("ParseURL(%q) accepted %+v", raw, cfg)
+		}
+	})
+}
