@@ -23,6 +23,13 @@
 // transaction as the job's success. A worker that lost its lease therefore
 // cannot commit an effect, even if it finishes its work.
 //
+// Clocks. Lease expiry compares one worker's clock with the expiry another
+// worker wrote, so hosts must keep their clocks in sync (NTP); skew eats
+// into the lease (default 30 s, heartbeat every 10 s).
+//
+// Kinds are registered (Register) before Work starts; a process claims only
+// the kinds it registered, so specialised workers can share one queue.
+//
 // Every state change (queued, started, retrying, succeeded, failed,
 // cancel requested, cancelled, released) appends an audit record in the
 // same transaction.
