@@ -295,9 +295,10 @@ func newModelMergeCmd(env *Env) *cobra.Command {
 	return cmd
 }
 
-// addTrainCmds registers `whet train` and `whet model merge`.
+// addTrainCmds registers `whet train`, `whet bench train` and `whet model merge`.
 func addTrainCmds(root *cobra.Command, env *Env) {
 	root.AddCommand(newTrainCmd(env))
+	benchParent(root).AddCommand(newBenchTrainCmd(env))
 	for _, c := range root.Commands() {
 		if c.Name() == "model" {
 			c.AddCommand(newModelMergeCmd(env))
