@@ -202,17 +202,18 @@ func (s *Store) Put(ctx context.Context, r io.Reader) (blob.Info, error) {
 	// Content-MD5 that the server checks (a signed streaming payload is not
 	// understood by every S3-compatible server); whet's own digest is
 	// computed here while the bytes stream past.
-	first := make([]byte, s.partSize)
-	n, err := io.ReadFull(tr, first)
+	// The buffer grows with the content, so small blobs stay small.
+	var first bytes.Buffer
+	n, err := io.CopyN(&first, tr, int64(s.partSize))
 	var body io.Reader
 	size := int64(-1)
 	switch {
-	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		body, size = bytes.NewReader(first[:n]), int64(n)
+	case err == io.EOF:
+		body, size = &first, n
 	case err != nil:
 		return blob.Info{}, fmt.Errorf("s3: put: read: %w", err)
 	default:
-		body = io.MultiReader(bytes.NewReader(first), tr)
+		body = io.MultiReader(&first, tr)
 	}
 	up, err := s.c.PutObject(ctx, s.bucket, tmp, body, size, minio.PutObjectOptions{
 		ContentType:          "application/octet-stream",
