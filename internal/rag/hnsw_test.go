@@ -22,8 +22,8 @@ func randVecs(n, dim int, seed uint64) [][]float32 {
 // vectors: a quality property of the graph, asserted at the bar.
 func TestHNSWRecall(t *testing.T) {
 	n, dim := 5000, 384
-	if testing.Short() {
-		n = 2000
+	if testing.Short() || raceEnabled {
+		n = 1500
 	}
 	h := NewHNSW(dim, 0, 0, 0, 7)
 	for _, v := range randVecs(n, dim, 1) {
