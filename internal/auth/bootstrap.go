@@ -36,7 +36,21 @@ func (s *Service) Bootstrap(ctx context.Context, adminToken string) (*BootstrapR
 		}
 	}
 	res := &BootstrapResult{}
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.bootstrapTx(ctx, id, secret, res)
+	if errors.Is(err, store.ErrConflict) {
+		// another process created the org (or key) at the same moment: its
+		// transaction won, so ours now finds the rows and does nothing.
+		err = s.bootstrapTx(ctx, id, secret, res)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.cache.dropKey(res.KeyID)
+	return res, nil
+}
+
+func (s *Service) bootstrapTx(ctx context.Context, id, secret string, res *BootstrapResult) error {
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		*res = BootstrapResult{}
 		created := false
 		o, err := s.getOrgTx(ctx, tx, DefaultOrgName)
@@ -81,11 +95,6 @@ func (s *Service) Bootstrap(ctx context.Context, adminToken string) (*BootstrapR
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	s.cache.dropKey(res.KeyID)
-	return res, nil
 }
 
 func (s *Service) getOrgTx(ctx context.Context, tx *sql.Tx, name string) (*Org, error) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -30,7 +31,7 @@ func newAuditCmd(env *Env) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		db, err := store.Open(cmd.Context(), cfg.DB, cfg.Data)
+		db, err := openExisting(cmd, cfg.DB, cfg.Data)
 		if err != nil {
 			return err
 		}
@@ -64,7 +65,7 @@ func newAuditCmd(env *Env) *cobra.Command {
 		if err != nil {
 			return err
 		}
-		db, err := store.Open(cmd.Context(), cfg.DB, cfg.Data)
+		db, err := openExisting(cmd, cfg.DB, cfg.Data)
 		if err != nil {
 			return err
 		}
@@ -82,4 +83,16 @@ func newAuditCmd(env *Env) *cobra.Command {
 	}
 	cmd.AddCommand(verify, export)
 	return cmd
+}
+
+// openExisting opens a metadata database that must already exist: the
+// audit commands inspect data, they never create an empty database.
+func openExisting(cmd *cobra.Command, dbURL, dataDir string) (*store.DB, error) {
+	if dbURL == "" {
+		path := filepath.Join(dataDir, store.DefaultSQLiteFile)
+		if _, err := os.Stat(path); err != nil {
+			return nil, &exitError{code: 2, err: fmt.Errorf("no whet database at %s (use --data DIR or --db URL)", path)}
+		}
+	}
+	return store.Open(cmd.Context(), dbURL, dataDir)
 }
