@@ -40,8 +40,13 @@ type OAuthError struct {
 	Description string `json:"error_description"`
 }
 
-func (e *OAuthError) Error() string             { return e.Detail }
-func (e *OAuthError) GetStatus() int            { return e.Status }
+// Error implements error.
+func (e *OAuthError) Error() string { return e.Detail }
+
+// GetStatus implements huma.StatusError.
+func (e *OAuthError) GetStatus() int { return e.Status }
+
+// ContentType makes huma serve the error as problem+json.
 func (e *OAuthError) ContentType(string) string { return "application/problem+json" }
 
 func oauthErr(status int, code, desc string) error {

@@ -30,6 +30,7 @@ type ProblemDetail struct {
 	Message  string `json:"message"`
 }
 
+// Error implements error: status, title, detail and each bad field.
 func (p *Problem) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d %s", p.Status, p.Title)

@@ -29,6 +29,7 @@ type FieldError struct {
 	Message string
 }
 
+// Error implements error.
 func (e *FieldError) Error() string { return "auth: " + e.Field + ": " + e.Message }
 
 // Org is an organisation (tenant).
