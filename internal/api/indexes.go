@@ -143,9 +143,12 @@ func (s *Server) registerIndexes(api huma.API) {
 	register(s, api, huma.Operation{OperationID: "get-index", Method: http.MethodGet, Path: "/v1/indexes/{index_id}", Tags: tags,
 		Summary: "An index with its statistics and versions (data:read)"},
 		func(ctx context.Context, in *IndexPath) (*struct{ Body *rag.IndexInfo }, error) {
-			_, info, err := s.indexFor(ctx, in.IndexID, auth.ScopeDataRead)
+			p, info, err := s.indexFor(ctx, in.IndexID, auth.ScopeDataRead)
 			if err != nil {
 				return nil, err
+			}
+			if f, err := s.indexes.Freshness(ctx, p.OrgID, info.ID); err == nil {
+				info.Freshness = f
 			}
 			return &struct{ Body *rag.IndexInfo }{Body: info}, nil
 		})

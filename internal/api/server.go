@@ -82,6 +82,9 @@ func New(d Deps) *Server {
 	}
 	s := &Server{db: d.DB, auth: d.Auth, audit: d.Audit, jobs: d.Jobs, blob: d.Blob, datasets: d.Datasets, ingest: d.Ingest, indexes: d.Indexes, log: d.Logger, now: d.Now, maxBody: d.MaxBodyBytes, mux: http.NewServeMux()}
 	s.metrics = newMetrics(s.jobs)
+	if s.indexes != nil {
+		s.metrics.reg.MustRegister(newIndexCollector(s.indexes))
+	}
 
 	cfg := huma.DefaultConfig("whet API", Version)
 	cfg.Components.Schemas = huma.NewMapRegistry("#/components/schemas/", schemaNamer)

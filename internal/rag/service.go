@@ -56,6 +56,7 @@ type IndexInfo struct {
 	PinnedVersion  int           `json:"pinned_version,omitempty"`
 	Stats          *Stats        `json:"stats,omitempty"`
 	LastUpsertAt   *time.Time    `json:"last_upsert_at,omitempty"`
+	Freshness      *Freshness    `json:"freshness,omitempty" doc:"Upsert lag and staleness against the followed dataset."`
 	CreatedAt      time.Time     `json:"created_at"`
 	orgID          string
 }
