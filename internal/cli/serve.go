@@ -70,6 +70,9 @@ func openPlatform(ctx context.Context, env *Env, cfg *config.Config, log *slog.L
 		db.Close()
 		return nil, err
 	}
+	if cfg.SecretKey != "" {
+		p.ingest.SecretKey = []byte(cfg.SecretKey)
+	}
 	p.ingest.RegisterJobs(p.jobs)
 	indexDir := filepath.Join(cfg.Data, "indexes")
 	p.indexes = &rag.Service{DB: db, Datasets: p.datasets, Audit: p.audit, Dir: indexDir, Lookup: env.Lookup}

@@ -29,6 +29,7 @@ type Config struct {
 	Workers  int    `yaml:"workers" doc:"in-process job workers (serve) or workers per process (worker); 0 disables them in serve"`
 
 	AdminToken string `yaml:"admin_token" doc:"owner key of org default, whet_<id>_<secret>; generated when empty" secret:"true"`
+	SecretKey  string `yaml:"secret_key" doc:"key for encrypting stored source secrets (AES-GCM) and keying PII pseudonyms; literal source secrets and pseudonym redaction are refused without it" secret:"true"`
 
 	S3AccessKeyID     string `yaml:"s3_access_key_id" doc:"S3 access key id (also AWS_ACCESS_KEY_ID)" secret:"true"`
 	S3SecretAccessKey string `yaml:"s3_secret_access_key" doc:"S3 secret key (also AWS_SECRET_ACCESS_KEY)" secret:"true"`
