@@ -426,14 +426,11 @@ func (qs *quickstart) scoreRetrieval(ctx context.Context, indexID string) error 
 			if err := qs.client.Do(ctx, http.MethodPost, "/v1/indexes/"+indexID+"/search", api.SearchRequest{Query: q.Text, K: 50, Mode: mode}, &res); err != nil {
 				return fmt.Errorf("query %s: %w", q.ID, err)
 			}
-			seen := map[string]bool{}
-			for _, h := range res.Hits {
-				doc, _, _ := strings.Cut(h.Citation.Source, "#")
-				if !seen[doc] {
-					seen[doc] = true
-					results[q.ID] = append(results[q.ID], doc)
-				}
+			srcs := make([]string, len(res.Hits))
+			for i, h := range res.Hits {
+				srcs[i] = h.Citation.Source
 			}
+			results[q.ID] = eval.FileRanking(srcs)
 		}
 		m := eval.Evaluate(results, qrels, 10)
 		fmt.Fprintf(qs.out, "%-8s %8.3f %8.3f %10.3f   (%d queries)\n", mode, m.MRR, m.NDCG, m.Recall, m.Queries)
