@@ -127,6 +127,24 @@ func TestEndToEnd(t *testing.T) {
 			if _, err := vc.CreateProject(ctx, api.ProjectCreate{Name: "nope"}); status(err) != 403 {
 				t.Fatalf("viewer create: %v", err)
 			}
+			pa, err := c.CreateAPIKey(ctx, api.APIKeyCreate{Name: "project admin", Role: "admin", ProjectID: ids[1]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pac := api.NewClient(e.http.URL, pa.Token)
+			if _, err := pac.ListUsers(ctx, 0, ""); status(err) != 403 {
+				t.Fatalf("project admin listing users: %v", err)
+			}
+			if _, err := pac.UpdateOrganization(ctx, api.OrganizationUpdate{IPDeny: []string{"0.0.0.0/0"}}); status(err) != 403 {
+				t.Fatalf("project admin editing the org: %v", err)
+			}
+			if _, err := pac.ListAuditLogs(ctx, api.AuditQuery{}, 10, ""); status(err) != 403 {
+				t.Fatalf("project admin reading the audit log: %v", err)
+			}
+			name := "renamed by project admin"
+			if _, err := pac.UpdateProject(ctx, ids[1], api.ProjectUpdate{Name: &name}); err != nil {
+				t.Fatalf("project admin renaming its project: %v", err)
+			}
 			r, err := c.RotateAPIKey(ctx, k.ID)
 			if err != nil {
 				t.Fatal(err)

@@ -25,7 +25,7 @@ func (s *Server) registerAudit(api huma.API) {
 	register(s, api, huma.Operation{OperationID: "list-audit-logs", Method: http.MethodGet, Path: "/v1/audit/logs", Tags: []string{"audit"},
 		Summary: "The organisation's audit records, newest first (admin:*)"},
 		func(ctx context.Context, in *auditQuery) (*struct{ Body Page[AuditRecord] }, error) {
-			p, err := s.require(ctx, auth.ScopeAdmin)
+			p, err := s.requireOrg(ctx, auth.ScopeAdmin)
 			if err != nil {
 				return nil, err
 			}

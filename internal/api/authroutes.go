@@ -150,7 +150,7 @@ func (s *Server) registerOrg(api huma.API) {
 	register(s, api, huma.Operation{OperationID: "update-organization", Method: http.MethodPatch, Path: "/v1/organization", Tags: []string{"organization"},
 		Summary: "Set the organisation's IP allow and deny lists (admin:*)"},
 		func(ctx context.Context, in *struct{ Body OrganizationUpdate }) (*struct{ Body Organization }, error) {
-			p, err := s.require(ctx, auth.ScopeAdmin)
+			p, err := s.requireOrg(ctx, auth.ScopeAdmin)
 			if err != nil {
 				return nil, err
 			}

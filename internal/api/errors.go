@@ -24,6 +24,20 @@ func (s *Server) require(ctx context.Context, scope string) (*auth.Principal, er
 	return p, nil
 }
 
+// requireOrg is require for organisation-wide operations (users, the
+// organisation's settings, the audit log): a project-scoped key is refused
+// even when its role holds the scope.
+func (s *Server) requireOrg(ctx context.Context, scope string) (*auth.Principal, error) {
+	p, err := s.require(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	if p.ProjectID != "" {
+		return nil, huma.Error403Forbidden("a project-scoped key cannot do this; use an organisation key")
+	}
+	return p, nil
+}
+
 // fieldError builds a problem detail naming one bad field.
 func fieldError(location, message string) error {
 	return &huma.ErrorDetail{Location: location, Message: message}

@@ -17,7 +17,7 @@ func (s *Server) registerUsers(api huma.API) {
 	tags := []string{"users"}
 	register(s, api, huma.Operation{OperationID: "list-users", Method: http.MethodGet, Path: "/v1/users", Tags: tags, Summary: "List users (admin:*)"},
 		func(ctx context.Context, in *PageParams) (*struct{ Body Page[User] }, error) {
-			p, err := s.require(ctx, auth.ScopeAdmin)
+			p, err := s.requireOrg(ctx, auth.ScopeAdmin)
 			if err != nil {
 				return nil, err
 			}
@@ -34,7 +34,7 @@ func (s *Server) registerUsers(api huma.API) {
 	register(s, api, huma.Operation{OperationID: "create-user", Method: http.MethodPost, Path: "/v1/users", Tags: tags,
 		Summary: "Add a user with an organisation role (admin:*)", DefaultStatus: http.StatusCreated},
 		func(ctx context.Context, in *struct{ Body UserCreate }) (*struct{ Body User }, error) {
-			p, err := s.require(ctx, auth.ScopeAdmin)
+			p, err := s.requireOrg(ctx, auth.ScopeAdmin)
 			if err != nil {
 				return nil, err
 			}
@@ -46,7 +46,7 @@ func (s *Server) registerUsers(api huma.API) {
 		})
 	register(s, api, huma.Operation{OperationID: "get-user", Method: http.MethodGet, Path: "/v1/users/{user_id}", Tags: tags, Summary: "Get a user (admin:*)"},
 		func(ctx context.Context, in *userPath) (*struct{ Body User }, error) {
-			p, err := s.require(ctx, auth.ScopeAdmin)
+			p, err := s.requireOrg(ctx, auth.ScopeAdmin)
 			if err != nil {
 				return nil, err
 			}
@@ -62,7 +62,7 @@ func (s *Server) registerUsers(api huma.API) {
 			UserID string `path:"user_id" maxLength:"64"`
 			Body   UserUpdate
 		}) (*struct{ Body User }, error) {
-			p, err := s.require(ctx, auth.ScopeAdmin)
+			p, err := s.requireOrg(ctx, auth.ScopeAdmin)
 			if err != nil {
 				return nil, err
 			}
