@@ -197,8 +197,15 @@ func (in *Ingester) runProcess(ctx context.Context, r *jobs.Run) error {
 	}
 	r.Logf(slog.LevelInfo, "version %s (%s): %d of %d documents kept, %d PII spans redacted, %d duplicate clusters",
 		v.Version, v.LineageHash, rep.Kept, rep.Documents, rep.Redaction.Spans, len(rep.Dedup.Clusters))
-	return r.Complete(ctx, map[string]any{"version": v.Version, "version_id": v.ID, "lineage_hash": v.LineageHash,
-		"created": created, "items": v.Items, "stats": v.Stats}, nil)
+	result := map[string]any{"version": v.Version, "version_id": v.ID, "lineage_hash": v.LineageHash,
+		"created": created, "items": v.Items, "stats": v.Stats}
+	if rep.Synthesis != nil {
+		result["synthesis"] = rep.Synthesis
+	}
+	if rep.Mining != nil {
+		result["mining"] = rep.Mining
+	}
+	return r.Complete(ctx, result, nil)
 }
 
 // EnqueueUpload stores uploaded files in the blob store and queues their

@@ -27,6 +27,12 @@ type ProcessConfig struct {
 	Filters    *normalize.Filters `json:"filters,omitempty"`
 	WeakLabels *WeakLabelConfig   `json:"weak_labels,omitempty"`
 	Splits     *SplitConfig       `json:"splits,omitempty"`
+	// Synthesize, when set, also writes extractive QA pairs made from the
+	// new version's documents to an instruction dataset (see SynthConfig).
+	Synthesize *SynthConfig `json:"synthesize,omitempty"`
+	// Mine, when set, also writes chat and preference records mined from
+	// the new version's conversation logs (see MineConfig).
+	Mine *MineConfig `json:"mine,omitempty"`
 }
 
 // NormalizeConfig is the "normalize" part of ProcessConfig.
@@ -91,7 +97,10 @@ func (c ProcessConfig) Validate() error {
 			return fmt.Errorf("%w: splits: %v", ErrConfig, err)
 		}
 	}
-	return nil
+	if err := c.Synthesize.Validate(); err != nil {
+		return err
+	}
+	return c.Mine.Validate()
 }
 
 // ProcessReport is what processing did, shown with the new version.
@@ -105,6 +114,10 @@ type ProcessReport struct {
 	Labels      map[string]int  `json:"labels,omitempty"`
 	// Names maps the fingerprints in dedup clusters to their source URIs.
 	Names map[string]string `json:"names,omitempty"`
+	// Synthesis and Mining report the derived versions (in the job result;
+	// the version's stored report is written before they run).
+	Synthesis *SynthReport `json:"synthesis,omitempty"`
+	Mining    *MineReport  `json:"mining,omitempty"`
 }
 
 // FilteredDoc is a document a quality filter dropped.
@@ -132,6 +145,9 @@ type procDoc struct {
 func (in *Ingester) Process(ctx context.Context, orgID, actorID, jobID string, ds *dataset.Dataset, cfg ProcessConfig, progress func(frac float64, stage string)) (*dataset.Version, *ProcessReport, bool, error) {
 	if progress == nil {
 		progress = func(float64, string) {}
+	}
+	if ds.Kind != dataset.KindDocuments && (cfg.Synthesize != nil || cfg.Mine != nil) {
+		return nil, nil, false, fmt.Errorf("%w: synthesize and mine read documents; dataset %s holds %s records", ErrConfig, ds.ID, ds.Kind)
 	}
 	if ds.Kind != dataset.KindDocuments {
 		return in.processRecords(ctx, orgID, actorID, jobID, ds, cfg, progress)
@@ -255,10 +271,14 @@ func (in *Ingester) Process(ctx context.Context, orgID, actorID, jobID string, d
 	sources := map[string]dataset.Source{}
 	var lengths []int
 	srcHashes := map[string][]string{}
+	var synthDocs []SynthDoc
 	for _, d := range docs {
 		info, err := in.Datasets.Blobs().Put(ctx, strings.NewReader(d.text))
 		if err != nil {
 			return nil, nil, false, fmt.Errorf("store processed text: %w", err)
+		}
+		if cfg.Synthesize != nil {
+			synthDocs = append(synthDocs, synthDocOf(d.doc, d.text, string(info.Digest)))
 		}
 		src := sourceOf(d.doc)
 		sources[src.ID] = src
@@ -311,6 +331,22 @@ func (in *Ingester) Process(ctx context.Context, orgID, actorID, jobID string, d
 		Change: dataset.ChangeMinor, JobID: jobID, ActorID: actorID})
 	if err != nil {
 		return nil, nil, false, err
+	}
+	if cfg.Synthesize != nil {
+		progress(0.9, "synthesizing instructions")
+		if rep.Synthesis, err = in.synthesize(ctx, orgID, actorID, jobID, v, synthDocs, *cfg.Synthesize); err != nil {
+			return nil, nil, false, err
+		}
+	}
+	if cfg.Mine != nil {
+		progress(0.95, "mining conversations")
+		kept := make([]*dataset.Document, len(docs))
+		for i, d := range docs {
+			kept[i] = d.doc
+		}
+		if rep.Mining, err = in.mine(ctx, orgID, actorID, jobID, v, kept, *cfg.Mine, cfg.Redact); err != nil {
+			return nil, nil, false, err
+		}
 	}
 	progress(1, "done")
 	return v, rep, created, nil
