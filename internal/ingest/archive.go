@@ -79,6 +79,11 @@ func Expand(name string, raw []byte, lim ArchiveLimits, fn func(Entry) error) er
 		if total > lim.MaxUncompressed {
 			return fmt.Errorf("%w: %s expands beyond %d bytes", ErrArchive, name, lim.MaxUncompressed)
 		}
+		if mod.Year() <= 1980 {
+			// Zip's MS-DOS time cannot say "unknown"; writers that set none
+			// produce 1979/1980 dates. Treat those as unknown.
+			mod = time.Time{}
+		}
 		return fn(Entry{Name: clean, ModTime: mod, Data: data})
 	}
 	lower := strings.ToLower(name)
