@@ -73,6 +73,7 @@ func newRootCmd(env *Env) *cobra.Command {
 		newGenerateCmd(env),
 		newJobsCmd(env),
 		newServeCmd(env), newWorkerCmd(env), newConfigCmd(env), newProjectsCmd(env), newKeysCmd(env), newUsersCmd(env), newAuditCmd(env),
+		newDatasetsCmd(env), newIngestCmd(env),
 	)
 	benchParent(root).AddCommand(newBenchGenerateCmd(env))
 	benchParent(root).AddCommand(newBenchAPICmd(env))
