@@ -112,7 +112,8 @@ func New(db *store.DB, now func() time.Time) *Log {
 
 // Append adds e to the chain inside tx, so it commits or rolls back with
 // the caller's change. Appends are serialised by locking the chain head
-// row (PostgreSQL) or by SQLite's single writer.
+// row (PostgreSQL) or by SQLite's single writer; call it last in the
+// transaction, since the lock is held until commit.
 func (l *Log) Append(ctx context.Context, tx *sql.Tx, e Entry) error {
 	if e.Action == "" {
 		return errors.New("audit: append: empty action")
@@ -121,26 +122,44 @@ func (l *Log) Append(ctx context.Context, tx *sql.Tx, e Entry) error {
 	if err != nil {
 		return fmt.Errorf("audit: append %s: payload: %w", e.Action, err)
 	}
+	// The chain head is locked from the first statement here until the
+	// caller commits, so keep the round trips under it few: on PostgreSQL
+	// one statement locks the head and reserves the sequence number, and one
+	// inserts the record and moves the head.
 	var seq int64
 	var prev string
-	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`+l.db.ForUpdate()).Scan(&seq, &prev); err != nil {
+	pg := l.db.Dialect == store.Postgres
+	head := `SELECT seq + 1, hash FROM audit_head WHERE id = 1`
+	if pg {
+		head = `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash`
+	}
+	if err := tx.QueryRowContext(ctx, head).Scan(&seq, &prev); err != nil {
 		return fmt.Errorf("audit: append %s: read head: %w", e.Action, err)
 	}
 	r := &Record{
-		Seq: seq + 1, ID: store.NewID("aud"), OrgID: e.OrgID, ActorID: e.ActorID, Action: e.Action,
+		Seq: seq, ID: store.NewID("aud"), OrgID: e.OrgID, ActorID: e.ActorID, Action: e.Action,
 		TargetType: e.TargetType, TargetID: e.TargetID, Payload: payload,
 		CreatedAt: store.FormatTime(l.now()), PrevHash: prev,
 	}
 	if r.Hash, err = ComputeHash(prev, r); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, l.db.Rebind(`INSERT INTO audit_logs
+	args := []any{r.Seq, r.ID, r.OrgID, r.ActorID, r.Action, r.TargetType, r.TargetID, string(r.Payload), r.CreatedAt, r.PrevHash, r.Hash}
+	if pg {
+		if _, err := tx.ExecContext(ctx, `WITH ins AS (INSERT INTO audit_logs
+			(seq, id, org_id, actor_id, action, target_type, target_id, payload_json, created_at, prev_hash, hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11))
+			UPDATE audit_head SET hash = $11 WHERE id = 1`, args...); err != nil {
+			return fmt.Errorf("audit: append %s: insert: %w", e.Action, err)
+		}
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_logs
 		(seq, id, org_id, actor_id, action, target_type, target_id, payload_json, created_at, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		r.Seq, r.ID, r.OrgID, r.ActorID, r.Action, r.TargetType, r.TargetID, string(r.Payload), r.CreatedAt, r.PrevHash, r.Hash); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
 		return fmt.Errorf("audit: append %s: insert: %w", e.Action, err)
 	}
-	if _, err := tx.ExecContext(ctx, l.db.Rebind(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`), r.Seq, r.Hash); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, r.Seq, r.Hash); err != nil {
 		return fmt.Errorf("audit: append %s: move head: %w", e.Action, err)
 	}
 	return nil
