@@ -30,7 +30,7 @@ type benchTrainResult struct {
 }
 
 func newBenchTrainCmd(env *Env) *cobra.Command {
-	var preset, arch string
+	var preset, arch, only string
 	var seq, batch, steps, r int
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -58,6 +58,10 @@ peak-RSS counter is reset between variants). Compare with scripts/bench/train_to
 			for _, v := range variants {
 				if err := cmd.Context().Err(); err != nil {
 					return err
+				}
+				name := v.dtype + map[bool]string{true: "+ckpt", false: ""}[v.ckpt]
+				if only != "" && !slices.Contains(splitList(only), name) {
+					continue
 				}
 				if v.dtype != m.DType {
 					conv, err := m.Convert(v.dtype)
@@ -98,6 +102,7 @@ peak-RSS counter is reset between variants). Compare with scripts/bench/train_to
 	f.IntVar(&batch, "batch", 4, "sequences per step")
 	f.IntVar(&steps, "steps", 3, "timed steps per variant (after one warm-up step)")
 	f.IntVar(&r, "r", 16, "LoRA rank")
+	f.StringVar(&only, "variants", "", "comma-separated subset of f32,f32+ckpt,nf4,nf4+ckpt (default all)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object per variant")
 	return cmd
 }
