@@ -74,6 +74,7 @@ func newRootCmd(env *Env) *cobra.Command {
 		newJobsCmd(env),
 		newServeCmd(env), newWorkerCmd(env), newConfigCmd(env), newProjectsCmd(env), newKeysCmd(env), newUsersCmd(env), newAuditCmd(env),
 		newDatasetsCmd(env), newIngestCmd(env),
+		newIndexCmd(env), newEvalCmd(env),
 	)
 	benchParent(root).AddCommand(newBenchGenerateCmd(env))
 	benchParent(root).AddCommand(newBenchAPICmd(env))
