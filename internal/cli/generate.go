@@ -73,6 +73,9 @@ func runGenerate(cmd *cobra.Command, env *Env, fl *generateFlags) error {
 	if fl.model == "" || fl.prompt == "" {
 		return &exitError{code: 2, err: errors.New("generate: --model DIR and --prompt TEXT are required")}
 	}
+	if fl.raw && fl.system != "" {
+		return &exitError{code: 2, err: errors.New("generate: --system needs the chat template; drop --raw")}
+	}
 	m, err := llm.Load(fl.model, llm.LoadOptions{DType: fl.dtype})
 	if err != nil {
 		return fmt.Errorf("generate: %w", err)

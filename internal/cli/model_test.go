@@ -106,6 +106,7 @@ func TestModelCmdErrors(t *testing.T) {
 		{"init bad arch", []string{"model", "init", "--arch", "gpt2", "--out", t.TempDir()}, 1},
 		{"inspect missing", []string{"model", "inspect", t.TempDir()}, 1},
 		{"generate no model", []string{"generate", "--prompt", "x"}, 2},
+		{"generate raw system", []string{"generate", "--model", dir, "--prompt", "x", "--raw", "--system", "s"}, 2},
 		{"generate adapter missing", []string{"generate", "--model", dir, "--prompt", "x", "--adapter", dir}, 1},
 		{"generate bad dtype", []string{"generate", "--model", dir, "--prompt", "x", "--dtype", "fp8"}, 1},
 		{"generate overflow", []string{"generate", "--model", dir, "--prompt", strings.Repeat("x", 600), "--raw"}, 1},
