@@ -243,3 +243,58 @@ func MaskedMeanLoss(dloss, logp []float32, targets []int) float64 {
 func LinearBackward(dx, dy []float32, l *Linear, n int) {
 	l.W.MulAcc(dx, dy, n)
 }
+
+// logSoftmaxT writes log softmax(z/τ) of row into out.
+func logSoftmaxT(out, row []float32, tau float32) {
+	mx := row[0]
+	for _, v := range row {
+		mx = max(mx, v)
+	}
+	var s float64
+	for _, v := range row {
+		s += math.Exp(float64((v - mx) / tau))
+	}
+	l := float32(math.Log(s))
+	for i, v := range row {
+		out[i] = (v-mx)/tau - l
+	}
+}
+
+// DistillForward computes, for T rows of student logits[T×V] and teacher
+// logits[T×V], negkl[t] = −τ²·KL(softmax(teacher/τ) ‖ softmax(student/τ))
+// (τ = tau, 0 meaning 1), in the sign convention of CrossEntropyForward's
+// logp (the row's loss is −negkl).
+func DistillForward(negkl, logits, teacher []float32, T, V int, tau float32) {
+	if tau <= 0 {
+		tau = 1
+	}
+	ls, lt := make([]float32, V), make([]float32, V)
+	for t := 0; t < T; t++ {
+		logSoftmaxT(ls, logits[t*V:(t+1)*V], tau)
+		logSoftmaxT(lt, teacher[t*V:(t+1)*V], tau)
+		var kl float64
+		for i := range ls {
+			p := math.Exp(float64(lt[i]))
+			kl += p * float64(lt[i]-ls[i])
+		}
+		negkl[t] = -float32(kl) * tau * tau
+	}
+}
+
+// DistillBackward mirrors DistillForward: dlogits[t] = dloss[t]·τ·
+// (softmax(student/τ) − softmax(teacher/τ)). dlogits may alias logits.
+func DistillBackward(dlogits, logits, teacher, dloss []float32, T, V int, tau float32) {
+	if tau <= 0 {
+		tau = 1
+	}
+	ls, lt := make([]float32, V), make([]float32, V)
+	for t := 0; t < T; t++ {
+		logSoftmaxT(ls, logits[t*V:(t+1)*V], tau)
+		logSoftmaxT(lt, teacher[t*V:(t+1)*V], tau)
+		d := dloss[t] * tau
+		dr := dlogits[t*V : (t+1)*V]
+		for i := range dr {
+			dr[i] = d * (float32(math.Exp(float64(ls[i]))) - float32(math.Exp(float64(lt[i]))))
+		}
+	}
+}

@@ -14,6 +14,12 @@ type Batch struct {
 	Tokens  []int // [N]
 	Targets []int // [N] the token row t should predict; < 0 masks the row
 	Docs    []int // document lengths in order, summing to N; nil: one document
+	// Teacher, when set, turns the objective into logit distillation: one
+	// row of teacher logits [V] per row with a target (in order), and row
+	// t's "loss" becomes τ²·KL(softmax(teacher/τ) ‖ softmax(student/τ))
+	// with τ = Temperature (0: 1). Forward reports −KL in logp.
+	Teacher     []float32
+	Temperature float32
 }
 
 // ForwardOptions select how Trainer.Forward runs.
@@ -106,6 +112,17 @@ func (tr *Trainer) Forward(b *Batch, opt ForwardOptions) ([]float32, error) {
 	if sum != N {
 		return nil, fmt.Errorf("llm: train forward: documents hold %d tokens, batch %d", sum, N)
 	}
+	if b.Teacher != nil {
+		rows := 0
+		for _, tg := range b.Targets {
+			if tg >= 0 {
+				rows++
+			}
+		}
+		if len(b.Teacher) != rows*c.VocabSize {
+			return nil, fmt.Errorf("llm: train forward: %d teacher logits for %d target rows", len(b.Teacher), rows)
+		}
+	}
 	if maxLen > m.maxSeq {
 		return nil, fmt.Errorf("%w: document of %d tokens, limit %d", ErrContextOverflow, maxLen, m.maxSeq)
 	}
@@ -172,7 +189,11 @@ func (tr *Trainer) Forward(b *Batch, opt ForwardOptions) ([]float32, error) {
 	for r0 := 0; r0 < len(tr.rows); r0 += lmChunk {
 		n := min(lmChunk, len(tr.rows)-r0)
 		tr.headLogits(r0, n, tg[:])
-		CrossEntropyForward(lp[:n], ls[:n], tr.dlog[:n*V], tg[:n], n, V)
+		if b.Teacher != nil {
+			DistillForward(lp[:n], tr.dlog[:n*V], b.Teacher[r0*V:(r0+n)*V], n, V, b.Temperature)
+		} else {
+			CrossEntropyForward(lp[:n], ls[:n], tr.dlog[:n*V], tg[:n], n, V)
+		}
 		for i := 0; i < n; i++ {
 			tr.logp[tr.rows[r0+i]], tr.lse[tr.rows[r0+i]] = lp[i], ls[i]
 		}
@@ -314,7 +335,11 @@ func (tr *Trainer) Backward(dloss []float32) error {
 			continue
 		}
 		tr.headLogits(r0, n, tg[:])
-		CrossEntropyBackward(tr.dlog[:n*V], tr.dlog[:n*V], ls[:n], tg[:n], dl[:n], n, V)
+		if tr.b.Teacher != nil {
+			DistillBackward(tr.dlog[:n*V], tr.dlog[:n*V], tr.b.Teacher[r0*V:(r0+n)*V], dl[:n], n, V, tr.b.Temperature)
+		} else {
+			CrossEntropyBackward(tr.dlog[:n*V], tr.dlog[:n*V], ls[:n], tg[:n], dl[:n], n, V)
+		}
 		clear(tr.xc[:n*C])
 		m.LMHead.W.MulAcc(tr.xc[:n*C], tr.dlog[:n*V], n)
 		for i := 0; i < n; i++ {

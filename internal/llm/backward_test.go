@@ -169,6 +169,28 @@ func TestOpGradients(t *testing.T) {
 		CrossEntropyBackward(dl, logits, lse, targets, dloss, T, V)
 		checkGrad(t, "dlogits", logits, dl, f, 1e-3, rtol, atol, 100)
 	})
+	t.Run("distill", func(t *testing.T) {
+		T, V := 3, 7
+		logits, teacher, dloss := randVec(rng, T*V, 2), randVec(rng, T*V, 2), randVec(rng, T, 1)
+		negkl := make([]float32, T)
+		f := func() float64 {
+			DistillForward(negkl, logits, teacher, T, V, 2)
+			var s float64
+			for i, v := range negkl {
+				s -= float64(dloss[i]) * float64(v)
+			}
+			return s
+		}
+		f()
+		for _, v := range negkl {
+			if v > 0 {
+				t.Fatalf("KL %g < 0", -v)
+			}
+		}
+		dl := make([]float32, T*V)
+		DistillBackward(dl, logits, teacher, dloss, T, V, 2)
+		checkGrad(t, "dlogits", logits, dl, f, 1e-3, rtol, atol, 100)
+	})
 	for _, p := range []float64{0, 0.3} {
 		t.Run("lora", func(t *testing.T) {
 			n, in, out, r := 3, 6, 5, 2

@@ -152,6 +152,46 @@ func (r *Run) SFT(ctx context.Context, examples []Example, progress func(Stats))
 	})
 }
 
+// Distill trains the adapters to match teacher's next-token distributions
+// (logit KL at temperature tau) on the unmasked rows of examples. The
+// teacher must share the student's vocabulary; its logits are computed per
+// micro-batch, so only one batch of them is held at a time.
+func (r *Run) Distill(ctx context.Context, examples []Example, teacher *llm.Model, tau float32, progress func(Stats)) (Stats, error) {
+	if len(examples) == 0 {
+		return Stats{}, fmt.Errorf("%w: no examples", ErrData)
+	}
+	V := r.tr.Model().Config.VocabSize
+	if teacher.Config.VocabSize != V {
+		return Stats{}, fmt.Errorf("train: distill: teacher vocabulary %d, student %d", teacher.Config.VocabSize, V)
+	}
+	return r.loop(ctx, len(examples), progress, func(idx []int, seed uint64) (float64, float64, float64, int, error) {
+		exs := make([]Example, len(idx))
+		var soft []float32
+		for i, j := range idx {
+			exs[i] = examples[j]
+			lg, err := teacher.Forward(exs[i].Tokens, 0, nil)
+			if err != nil {
+				return 0, 0, 0, 0, fmt.Errorf("teacher: %w", err)
+			}
+			for t, tg := range exs[i].Targets {
+				if tg >= 0 {
+					soft = append(soft, lg[t*V:(t+1)*V]...)
+				}
+			}
+		}
+		b := pack(exs)
+		b.Teacher, b.Temperature = soft, tau
+		negkl, err := r.tr.Forward(b, llm.ForwardOptions{Seed: seed, Dropout: true})
+		if err != nil {
+			return 0, 0, 0, 0, err
+		}
+		dloss := make([]float32, len(b.Tokens))
+		loss := llm.MaskedMeanLoss(dloss, negkl, b.Targets)
+		scaleSlice(dloss, 1/float32(r.cfg.GradAccum))
+		return loss, 0, 0, len(b.Tokens), r.tr.Backward(dloss)
+	})
+}
+
 func scaleSlice(v []float32, s float32) {
 	for i := range v {
 		v[i] *= s

@@ -1,0 +1,78 @@
+package train
+
+import (
+	"context"
+	"testing"
+
+	"github.com/whet-dev/whet/internal/llm"
+)
+
+// greedyAnswers returns m's most likely next token after each prompt.
+func greedyAnswers(t *testing.T, m *llm.Model, prompts [][]int) []int {
+	t.Helper()
+	out := make([]int, len(prompts))
+	for i, p := range prompts {
+		lg, err := m.ForwardLast(p, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for v := range lg {
+			if lg[v] > lg[out[i]] {
+				out[i] = v
+			}
+		}
+	}
+	return out
+}
+
+// TestDistillMovesTowardTeacher: a student distilled from a teacher that
+// learned the lookup task agrees with the teacher's held-out answers far
+// more often, and its KL to the teacher falls.
+func TestDistillMovesTowardTeacher(t *testing.T) {
+	noise := []int{200, 201, 202, 203, 204, 205, 206, 207, 208, 209}
+	exs, _, _ := lookupTask(noise)
+	_, heldP, _ := lookupTask([]int{300, 301})
+	base := tinyModel(t, "llama")
+	r, err := NewRun(base, sftConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.SFT(context.Background(), exs, nil); err != nil {
+		t.Fatal(err)
+	}
+	teacher, err := base.Merge(r.Params().Adapter("tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := greedyAnswers(t, teacher, heldP)
+	agree := func(m *llm.Model) float64 {
+		got := greedyAnswers(t, m, heldP)
+		n := 0
+		for i := range got {
+			if got[i] == want[i] {
+				n++
+			}
+		}
+		return float64(n) / float64(len(got))
+	}
+	before := agree(base)
+	cfg := sftConfig()
+	cfg.Seed = 99
+	d, err := NewRun(base, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := d.Distill(context.Background(), exs, teacher, 2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	student, err := base.WithAdapter(d.Params().Adapter("tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := agree(student)
+	t.Logf("KL %.3f → %.3f; held-out agreement with the teacher %.2f → %.2f", d.Losses[0], st.Loss, before, after)
+	if st.Loss >= d.Losses[0]/2 || after < before+0.5 {
+		t.Errorf("distillation did not move the student toward the teacher")
+	}
+}
