@@ -299,4 +299,9 @@ func TestRateLimit(t *testing.T) {
 	if n != 2 || !errors.As(last, &p) || p.Status != 429 || p.RetryAfter <= 0 {
 		t.Fatalf("allowed %d, last error %v", n, last)
 	}
+	// the token grant draws from the same bucket
+	_, err := e.owner.IssueToken(ctx, e.keyID, e.secret, "")
+	if !errors.As(err, &p) || p.Status != 429 || p.RetryAfter <= 0 {
+		t.Fatalf("token grant with an empty bucket: %v", err)
+	}
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -117,6 +119,13 @@ func (s *Server) registerAuth(api huma.API) {
 		req, err := parseTokenRequest(in)
 		if err != nil {
 			return nil, err
+		}
+		// The grant shares the key's token bucket, which also slows down
+		// anyone guessing secrets for a key id.
+		if ok, wait := s.auth.Allow(&auth.Principal{ActorID: req.ClientID}); !ok {
+			secs := max(1, int(math.Ceil(wait.Seconds())))
+			return nil, huma.ErrorWithHeaders(oauthErr(http.StatusTooManyRequests, "slow_down", "too many token requests for this client; retry later"),
+				http.Header{"Retry-After": {strconv.Itoa(secs)}})
 		}
 		tr, err := s.auth.IssueToken(ctx, req.ClientID, req.ClientSecret, req.Scope)
 		switch {
