@@ -1,0 +1,377 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/whet-dev/whet/internal/rag"
+)
+
+// benchSearchLatency is one retrieval path's latency distribution.
+type benchSearchLatency struct {
+	Path        string  `json:"path"`
+	Chunks      int     `json:"chunks"`
+	Concurrency int     `json:"concurrency"`
+	Queries     int     `json:"queries"`
+	QPS         float64 `json:"qps"`
+	P50ms       float64 `json:"p50_ms"`
+	P95ms       float64 `json:"p95_ms"`
+	P99ms       float64 `json:"p99_ms"`
+}
+
+// benchSearchReport is the output of `whet bench search`.
+type benchSearchReport struct {
+	Chunks          int                  `json:"chunks"`
+	DenseChunks     int                  `json:"dense_chunks"`
+	Dim             int                  `json:"dim"`
+	Vocabulary      int                  `json:"vocabulary"`
+	MeanChunkTerms  float64              `json:"mean_chunk_terms"`
+	GOMAXPROCS      int                  `json:"gomaxprocs"`
+	BM25BuildSec    float64              `json:"bm25_build_seconds"`
+	BM25BuildPerSec float64              `json:"bm25_build_chunks_per_second"`
+	HNSWBuildSec    float64              `json:"hnsw_build_seconds"`
+	HNSWBuildPerSec float64              `json:"hnsw_build_chunks_per_second"`
+	DenseRecall10   float64              `json:"dense_recall@10"`
+	EfSearch        int                  `json:"ef_search"`
+	Latency         []benchSearchLatency `json:"latency"`
+	PeakRSSMB       float64              `json:"peak_rss_mb"`
+	HeapMB          float64              `json:"heap_mb"`
+}
+
+// zipfCorpus generates chunks whose terms follow a Zipf law over a
+// pseudo-word vocabulary that the English analyzer leaves unchanged, so
+// BM25 sees realistic posting-list lengths.
+type zipfCorpus struct {
+	vocab []string
+	rng   *rand.Rand
+	zipf  *rand.Zipf
+}
+
+func newZipfCorpus(seed uint64, size int) *zipfCorpus {
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	an := rag.NewAnalyzer("en")
+	cons, vows := "bcdfghjklmnprtvwz", "aeiou"
+	seen := map[string]bool{}
+	var vocab []string
+	for len(vocab) < size {
+		var b strings.Builder
+		for range 2 + rng.IntN(3) {
+			b.WriteByte(cons[rng.IntN(len(cons))])
+			b.WriteByte(vows[rng.IntN(len(vows))])
+		}
+		b.WriteByte(cons[rng.IntN(len(cons))])
+		w := b.String()
+		if seen[w] {
+			continue
+		}
+		if t := an.Tokens(w); len(t) != 1 || t[0] != w {
+			continue
+		}
+		seen[w] = true
+		vocab = append(vocab, w)
+	}
+	return &zipfCorpus{vocab: vocab, rng: rng, zipf: rand.NewZipf(rng, 1.07, 2, uint64(size-1))}
+}
+
+func (z *zipfCorpus) chunk() []string {
+	n := 40 + z.rng.IntN(80)
+	out := make([]string, n)
+	for i := range out {
+		out[i] = z.vocab[z.zipf.Uint64()]
+	}
+	return out
+}
+
+// query draws 2–4 terms of middle frequency, as real queries mostly are.
+func (z *zipfCorpus) query() string {
+	n := 2 + z.rng.IntN(3)
+	ws := make([]string, n)
+	for i := range ws {
+		ws[i] = z.vocab[20+z.rng.IntN(min(5000, len(z.vocab)-20))]
+	}
+	return strings.Join(ws, " ")
+}
+
+// clusteredVectors returns n unit vectors around n/100 random centres
+// (embeddings of real text cluster by topic; uniform random vectors have no
+// meaningful nearest neighbours).
+func clusteredVectors(rng *rand.Rand, n, dim int) [][]float32 {
+	centres := make([][]float32, max(1, n/100))
+	for i := range centres {
+		centres[i] = gaussVec(rng, dim, 1)
+	}
+	out := make([][]float32, n)
+	for i := range out {
+		c := centres[rng.IntN(len(centres))]
+		v := gaussVec(rng, dim, 0.6)
+		for j := range v {
+			v[j] += c[j]
+		}
+		rag.Normalize(v)
+		out[i] = v
+	}
+	return out
+}
+
+func gaussVec(rng *rand.Rand, dim int, sd float64) []float32 {
+	v := make([]float32, dim)
+	for j := range v {
+		v[j] = float32(rng.NormFloat64() * sd)
+	}
+	return v
+}
+
+func percentiles(ds []time.Duration) (p50, p95, p99 float64) {
+	if len(ds) == 0 {
+		return
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	at := func(p float64) float64 {
+		i := int(math.Ceil(p*float64(len(s)))) - 1
+		return float64(s[max(0, min(i, len(s)-1))].Microseconds()) / 1000
+	}
+	return at(0.50), at(0.95), at(0.99)
+}
+
+// measure runs fn for every query index with the given concurrency and
+// returns the latency distribution.
+func measure(path string, chunks, nq, conc int, fn func(i int)) benchSearchLatency {
+	lat := make([]time.Duration, nq)
+	start := time.Now()
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				t := time.Now()
+				fn(i)
+				lat[i] = time.Since(t)
+			}
+		}()
+	}
+	for i := range nq {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	wall := time.Since(start).Seconds()
+	r := benchSearchLatency{Path: path, Chunks: chunks, Concurrency: conc, Queries: nq, QPS: float64(nq) / wall}
+	r.P50ms, r.P95ms, r.P99ms = percentiles(lat)
+	return r
+}
+
+func newBenchSearchCmd(env *Env) *cobra.Command {
+	var chunks, denseChunks, dim, conc, nq, vocab, efSearch int
+	var reranker string
+	var seed uint64
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "search",
+		Short: "Benchmark BM25, dense (HNSW) and hybrid retrieval on a generated corpus",
+		Long: "Generates --chunks chunks with a Zipfian vocabulary for BM25 and --dense-chunks clustered random\n" +
+			"vectors for HNSW (building HNSW over 1M × 384 takes long on two cores, so the dense side defaults\n" +
+			"to 100k), then reports build throughput, recall@10 of HNSW against exact search, and p50/p95/p99\n" +
+			"latency at k=10 single-threaded and at --concurrency, plus memory. Hybrid fuses BM25 over all\n" +
+			"chunks with dense over the first --dense-chunks (RRF, 50 candidates each); --reranker DIR adds\n" +
+			"cross-encoder re-ranking of the top 50.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if chunks <= 0 || dim <= 0 || conc <= 0 || nq <= 0 {
+				return &exitError{code: 2, err: fmt.Errorf("--chunks, --dim, --concurrency and --queries must be positive")}
+			}
+			denseChunks = min(denseChunks, chunks)
+			ctx := cmd.Context()
+			rep := benchSearchReport{Chunks: chunks, DenseChunks: denseChunks, Dim: dim, Vocabulary: vocab, GOMAXPROCS: runtime.GOMAXPROCS(0)}
+			z := newZipfCorpus(seed, vocab)
+			an := rag.NewAnalyzer("en")
+			logf := func(format string, a ...any) { fmt.Fprintf(env.Stderr, format+"\n", a...) }
+
+			// BM25 build: generation is excluded from the timing.
+			bm := rag.NewBM25(1.2, 0.75)
+			var buildTime time.Duration
+			var terms int64
+			keep := map[int][]string{} // texts of the first chunks, for re-ranking
+			for i := 0; i < chunks; i++ {
+				c := z.chunk()
+				terms += int64(len(c))
+				if reranker != "" && i < denseChunks {
+					keep[i] = c
+				}
+				t := time.Now()
+				bm.Add(c)
+				buildTime += time.Since(t)
+				if (i+1)%200000 == 0 {
+					logf("bm25: %d chunks", i+1)
+				}
+			}
+			rep.MeanChunkTerms = float64(terms) / float64(chunks)
+			rep.BM25BuildSec = buildTime.Seconds()
+			rep.BM25BuildPerSec = float64(chunks) / buildTime.Seconds()
+			logf("bm25: built %d chunks in %.1fs", chunks, rep.BM25BuildSec)
+
+			queries := make([]string, nq)
+			for i := range queries {
+				queries[i] = z.query()
+			}
+
+			var h *rag.HNSW
+			var qvecs [][]float32
+			if denseChunks > 0 {
+				rng := rand.New(rand.NewPCG(seed+1, seed+2))
+				vecs := clusteredVectors(rng, denseChunks, dim)
+				h = rag.NewHNSW(dim, 0, 0, efSearch, seed)
+				t := time.Now()
+				for i, v := range vecs {
+					h.Add(v)
+					if (i+1)%20000 == 0 {
+						logf("hnsw: %d vectors (%.0fs)", i+1, time.Since(t).Seconds())
+					}
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+				}
+				rep.HNSWBuildSec = time.Since(t).Seconds()
+				rep.HNSWBuildPerSec = float64(denseChunks) / rep.HNSWBuildSec
+				rep.EfSearch = h.EfSearch
+				logf("hnsw: built %d × %d in %.1fs", denseChunks, dim, rep.HNSWBuildSec)
+				qvecs = make([][]float32, nq)
+				for i := range qvecs {
+					q := gaussVec(rng, dim, 0.3)
+					base := vecs[rng.IntN(len(vecs))]
+					for j := range q {
+						q[j] += base[j]
+					}
+					rag.Normalize(q)
+					qvecs[i] = q
+				}
+				// recall@10 against exact search on the first 100 queries.
+				var found, total int
+				for _, q := range qvecs[:min(100, nq)] {
+					exact := map[int]bool{}
+					for _, s := range h.Exact(q, 10, nil) {
+						exact[s.Ord] = true
+					}
+					for _, s := range h.Search(q, 10, 0, nil) {
+						if exact[s.Ord] {
+							found++
+						}
+					}
+					total += len(exact)
+				}
+				rep.DenseRecall10 = float64(found) / float64(max(1, total))
+				vecs = nil
+			}
+			var rr rag.Reranker
+			if reranker != "" {
+				var err error
+				if rr, err = rag.NewReranker(reranker); err != nil {
+					return &exitError{code: 2, err: fmt.Errorf("--reranker: %w", err)}
+				}
+			}
+
+			paths := []struct {
+				name   string
+				chunks int
+				fn     func(i int)
+			}{
+				{"bm25", chunks, func(i int) { bm.Search(an.Tokens(queries[i]), 10, nil) }},
+			}
+			if h != nil {
+				paths = append(paths,
+					struct {
+						name   string
+						chunks int
+						fn     func(i int)
+					}{"dense", denseChunks, func(i int) { h.Search(qvecs[i], 10, 0, nil) }},
+					struct {
+						name   string
+						chunks int
+						fn     func(i int)
+					}{"hybrid", chunks, func(i int) {
+						s := bm.Search(an.Tokens(queries[i]), 50, nil)
+						d := h.Search(qvecs[i], 50, 0, nil)
+						f := rag.RRF([][]rag.Scored{s, d}, 60)
+						_ = f[:min(10, len(f))]
+					}})
+				if rr != nil {
+					paths = append(paths, struct {
+						name   string
+						chunks int
+						fn     func(i int)
+					}{"hybrid+rerank50", chunks, func(i int) {
+						s := bm.Search(an.Tokens(queries[i]), 50, func(o int) bool { return o < denseChunks })
+						d := h.Search(qvecs[i], 50, 0, nil)
+						f := rag.RRF([][]rag.Scored{s, d}, 60)
+						f = f[:min(50, len(f))]
+						texts := make([]string, len(f))
+						for j, c := range f {
+							texts[j] = strings.Join(keep[c.Ord], " ")
+						}
+						_, _ = rr.Score(context.Background(), queries[i], texts)
+					}})
+				}
+			}
+			for _, p := range paths {
+				n := nq
+				if strings.Contains(p.name, "rerank") {
+					n = min(nq, 50)
+				}
+				for _, c := range []int{1, conc} {
+					r := measure(p.name, p.chunks, n, c, p.fn)
+					logf("%-16s conc %d: p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, %.0f q/s", p.name, c, r.P50ms, r.P95ms, r.P99ms, r.QPS)
+					rep.Latency = append(rep.Latency, r)
+				}
+			}
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			rep.HeapMB = float64(ms.HeapAlloc) / (1 << 20)
+			rep.PeakRSSMB = peakRSSMB()
+			runtime.KeepAlive(bm)
+			runtime.KeepAlive(h)
+			if asJSON {
+				enc := json.NewEncoder(env.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(rep)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintf(tw, "corpus: %d chunks (%.0f terms each, Zipf over %d words), dense: %d × %d clustered vectors, GOMAXPROCS %d\n",
+				chunks, rep.MeanChunkTerms, vocab, denseChunks, dim, rep.GOMAXPROCS)
+			fmt.Fprintf(tw, "build: BM25 %.1fs (%.0f chunks/s), HNSW %.1fs (%.0f vectors/s)\n", rep.BM25BuildSec, rep.BM25BuildPerSec, rep.HNSWBuildSec, rep.HNSWBuildPerSec)
+			if h != nil {
+				fmt.Fprintf(tw, "dense recall@10 vs exact: %.3f (efSearch %d)\n", rep.DenseRecall10, rep.EfSearch)
+			}
+			fmt.Fprintln(tw, "PATH\tCHUNKS\tCONC\tP50 ms\tP95 ms\tP99 ms\tQ/S")
+			for _, r := range rep.Latency {
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.0f\n", r.Path, r.Chunks, r.Concurrency, r.P50ms, r.P95ms, r.P99ms, r.QPS)
+			}
+			fmt.Fprintf(tw, "memory: peak RSS %.0f MB, heap %.0f MB\n", rep.PeakRSSMB, rep.HeapMB)
+			return tw.Flush()
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&chunks, "chunks", 1000000, "generated chunks for BM25")
+	f.IntVar(&denseChunks, "dense-chunks", 100000, "of those, how many get vectors (HNSW build is the slow part)")
+	f.IntVar(&dim, "dim", 384, "vector width")
+	f.IntVar(&conc, "concurrency", 8, "concurrent queries in the second run")
+	f.IntVar(&nq, "queries", 1000, "queries per path")
+	f.IntVar(&vocab, "vocabulary", 50000, "distinct words")
+	f.IntVar(&efSearch, "ef-search", 0, "HNSW efSearch (default the index default)")
+	f.StringVar(&reranker, "reranker", "", "cross-encoder model folder: also measure hybrid + re-rank of 50")
+	f.Uint64Var(&seed, "seed", 1, "random seed")
+	f.BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
