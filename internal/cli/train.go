@@ -30,7 +30,8 @@ type trainFlags struct {
 	rslora, gradCkpt, bnb8, asJSON                           bool
 	seed                                                     uint64
 	maxSteps                                                 int
-	resume                                                   string
+	resume, teacher                                          string
+	temperature                                              float64
 }
 
 // trainSummary is what `whet train --json` prints.
@@ -62,7 +63,9 @@ adapter_config.json and adapter_model.safetensors (PEFT layout) and whet_manifes
 	f := cmd.Flags()
 	f.StringVar(&fl.model, "model", "", "model folder (required)")
 	f.StringVar(&fl.data, "data", "", "training records, JSON lines (required)")
-	f.StringVar(&fl.method, "method", "sft", "sft, dpo or ipo")
+	f.StringVar(&fl.method, "method", "sft", "sft, dpo, ipo or distill")
+	f.StringVar(&fl.teacher, "teacher", "", "distill: teacher model folder (same vocabulary)")
+	f.Float64Var(&fl.temperature, "temperature", 2, "distill: softmax temperature")
 	f.StringVar(&fl.peft, "peft", "lora", "lora or qlora")
 	f.StringVar(&fl.out, "out", "", "adapter output folder (required)")
 	f.IntVar(&fl.r, "r", 8, "LoRA rank")
@@ -140,7 +143,14 @@ func runTrain(cmd *cobra.Command, env *Env, fl *trainFlags) error {
 	default:
 		return fmt.Errorf("train: %w", err)
 	}
-	cfg := train.Config{Method: fl.method, Epochs: fl.epochs, BatchSize: fl.batch, GradAccum: fl.accum, LR: fl.lr,
+	method := fl.method
+	if method == "distill" {
+		if fl.teacher == "" {
+			return &exitError{code: 2, err: errors.New("train: --method distill needs --teacher DIR")}
+		}
+		method = "sft"
+	}
+	cfg := train.Config{Method: method, Epochs: fl.epochs, BatchSize: fl.batch, GradAccum: fl.accum, LR: fl.lr,
 		Schedule: fl.schedule, Warmup: fl.warmup, WeightDecay: fl.wd, ClipNorm: fl.clip, Seed: fl.seed, Beta: fl.beta,
 		GradientCheckpointing: fl.gradCkpt, CheckpointEvery: fl.ckptEvery, MaxSteps: fl.maxSteps,
 		LoRA: llm.LoRAConfig{R: fl.r, Alpha: fl.alpha, Dropout: fl.dropout, RSLoRA: fl.rslora, Targets: splitList(fl.targets)}}
@@ -172,7 +182,7 @@ func runTrain(cmd *cobra.Command, env *Env, fl *trainFlags) error {
 	}
 	var st train.Stats
 	switch fl.method {
-	case "sft":
+	case "sft", "distill":
 		var exs []train.Example
 		for i, r := range recs {
 			ex, err := fm.SFT(r)
@@ -181,7 +191,15 @@ func runTrain(cmd *cobra.Command, env *Env, fl *trainFlags) error {
 			}
 			exs = append(exs, ex)
 		}
-		st, err = run.SFT(cmd.Context(), exs, progress)
+		if fl.method == "distill" {
+			teacher, terr := llm.Load(fl.teacher, llm.LoadOptions{DType: llm.DTypeF32})
+			if terr != nil {
+				return fmt.Errorf("train: teacher: %w", terr)
+			}
+			st, err = run.Distill(cmd.Context(), exs, teacher, float32(fl.temperature), progress)
+		} else {
+			st, err = run.SFT(cmd.Context(), exs, progress)
+		}
 	default:
 		var pairs []train.Pair
 		for i, r := range recs {
