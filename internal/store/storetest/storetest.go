@@ -94,6 +94,10 @@ func Postgres(t testing.TB) *store.DB {
 	if err != nil {
 		t.Fatalf("storetest: open postgres: %v", err)
 	}
+	// Test packages run in parallel against one server (default
+	// max_connections 100): keep each test database's pool small.
+	db.SQL.SetMaxOpenConns(8)
+	db.SQL.SetMaxIdleConns(4)
 	t.Cleanup(func() { db.Close() })
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatalf("storetest: migrate postgres: %v", err)
