@@ -580,8 +580,10 @@ func retryAfter(h string, now time.Time) time.Duration {
 	if h == "" {
 		return -1
 	}
-	if s, err := strconv.Atoi(h); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
+	if s, err := strconv.ParseInt(h, 10, 64); err == nil && s >= 0 {
+		// Callers cap the wait; bounding here keeps huge values from
+		// overflowing the Duration.
+		return time.Duration(min(s, 86400)) * time.Second
 	}
 	if t, err := http.ParseTime(h); err == nil {
 		if d := t.Sub(now); d > 0 {
