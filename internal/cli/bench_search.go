@@ -176,7 +176,7 @@ func measure(path string, chunks, nq, conc int, fn func(i int)) benchSearchLaten
 
 func newBenchSearchCmd(env *Env) *cobra.Command {
 	var chunks, denseChunks, dim, conc, nq, vocab, efSearch int
-	var reranker string
+	var reranker, collection, export string
 	var seed uint64
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -187,9 +187,15 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 			"to 100k), then reports build throughput, recall@10 of HNSW against exact search, and p50/p95/p99\n" +
 			"latency at k=10 single-threaded and at --concurrency, plus memory. Hybrid fuses BM25 over all\n" +
 			"chunks with dense over the first --dense-chunks (RRF, 50 candidates each); --reranker DIR adds\n" +
-			"cross-encoder re-ranking of the top 50.",
+			"cross-encoder re-ranking of the top 50.\n\n" +
+			"--collection DIR instead scores BM25 quality on a test collection (DIR/corpus,\n" +
+			"DIR/retrieval) at file level; --export FILE writes its chunks as JSONL for the\n" +
+			"library comparison in scripts/bench/bleve.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if collection != "" {
+				return benchQuality(cmd.Context(), env.Stdout, collection, export, asJSON)
+			}
 			if chunks <= 0 || dim <= 0 || conc <= 0 || nq <= 0 {
 				return &exitError{code: 2, err: fmt.Errorf("--chunks, --dim, --concurrency and --queries must be positive")}
 			}
@@ -373,5 +379,7 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 	f.StringVar(&reranker, "reranker", "", "cross-encoder model folder: also measure hybrid + re-rank of 50")
 	f.Uint64Var(&seed, "seed", 1, "random seed")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
+	f.StringVar(&collection, "collection", "", "score BM25 on a test collection folder (e.g. examples) instead")
+	f.StringVar(&export, "export", "", "with --collection: write the chunks as JSONL here")
 	return cmd
 }
