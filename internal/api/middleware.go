@@ -137,8 +137,58 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				slog.Int("status", ri.status), slog.Float64("ms", math.Round(float64(d.Microseconds()))/1000),
 				slog.String("actor", ri.actor), slog.String("org", ri.org), slog.String("remote", r.RemoteAddr))
 		}()
+		if _, pattern := s.mux.Handler(r); pattern == "" {
+			s.unmatched(sw, r)
+			return
+		}
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// unmatched answers a request no route matches (404, or 405 with Allow)
+// with problem+json instead of the mux's plain text.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request) {
+	h, _ := s.mux.Handler(r)
+	cw := &captureWriter{h: http.Header{}}
+	h.ServeHTTP(cw, r)
+	if cw.code >= 300 && cw.code < 400 {
+		// the mux redirects to a cleaned path; let it
+		h.ServeHTTP(w, r)
+		return
+	}
+	if cw.code == 0 {
+		cw.code = http.StatusNotFound
+	}
+	if allow := cw.h.Get("Allow"); allow != "" {
+		w.Header().Set("Allow", allow)
+	}
+	detail := "no such endpoint; see /openapi.json"
+	if cw.code == http.StatusMethodNotAllowed {
+		detail = "method not allowed on this endpoint"
+	}
+	writeProblem(w, cw.code, detail)
+}
+
+// captureWriter records the status and headers of the mux's own error
+// answers and drops their plain-text bodies.
+type captureWriter struct {
+	h    http.Header
+	code int
+}
+
+func (c *captureWriter) Header() http.Header { return c.h }
+
+func (c *captureWriter) WriteHeader(code int) {
+	if c.code == 0 {
+		c.code = code
+	}
+}
+
+func (c *captureWriter) Write(b []byte) (int, error) {
+	if c.code == 0 {
+		c.code = http.StatusOK
+	}
+	return len(b), nil
 }
 
 // writeProblem writes a minimal problem+json body outside huma.
