@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/whet-dev/whet/internal/api"
 	"github.com/whet-dev/whet/internal/audit"
@@ -174,5 +178,49 @@ func TestIngestCommandErrors(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want %d containing %q", code, errOut, tc.code, tc.want)
 			}
 		})
+	}
+}
+
+func TestIngestPostgresCommand(t *testing.T) {
+	dsn := os.Getenv("WHET_TEST_POSTGRES_URL")
+	if dsn == "" {
+		if os.Getenv("WHET_REQUIRE_POSTGRES") == "1" {
+			t.Fatal("WHET_REQUIRE_POSTGRES=1 but WHET_TEST_POSTGRES_URL is not set")
+		}
+		t.Skip("WHET_TEST_POSTGRES_URL not set: skipping whet ingest postgres against a real server")
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	schema := fmt.Sprintf("whet_cli_%d", time.Now().UnixNano())
+	for _, q := range []string{"CREATE SCHEMA " + schema,
+		"CREATE TABLE " + schema + ".faq (id bigint PRIMARY KEY, question text, answer text, team text, updated_at timestamptz)",
+		"INSERT INTO " + schema + ".faq VALUES (1, 'How do I reset my password?', 'Use the self-service portal and follow the emailed link.', 'it', now()), " +
+			"(2, 'Where are invoices?', 'Invoices are under Billing, downloadable as PDF for seven years.', 'finance', now())"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { db.Exec("DROP SCHEMA " + schema + " CASCADE") })
+	vars, _ := dataServer(t)
+	var ds struct{ ID string }
+	json.Unmarshal([]byte(mustRun(t, vars, "datasets", "create", "faq", "-o", "json")), &ds)
+	t.Setenv("WHET_CLI_TEST_DSN", dsn)
+	out := mustRun(t, vars, "ingest", "postgres", "env:WHET_CLI_TEST_DSN", "--dataset", ds.ID, "--query", "SELECT * FROM "+schema+".faq",
+		"--text-column", "question", "--text-column", "answer", "--incremental-column", "updated_at")
+	if !strings.Contains(out, "2 added") {
+		t.Fatalf("ingest postgres:\n%s", out)
+	}
+	src := regexp.MustCompile(`Source:\s+(\S+)`).FindStringSubmatch(out)
+	if src == nil {
+		t.Fatalf("no source id in:\n%s", out)
+	}
+	if _, err := db.Exec("UPDATE " + schema + ".faq SET answer = 'Use the self-service portal; links expire after one hour.', updated_at = now() + interval '1 minute' WHERE id = 1"); err != nil {
+		t.Fatal(err)
+	}
+	if out := mustRun(t, vars, "ingest", "sync", src[1]); !strings.Contains(out, "1 revised") || !strings.Contains(out, "Files:     1") && !strings.Contains(out, "1 (0 added, 1 revised") {
+		t.Fatalf("incremental sync:\n%s", out)
 	}
 }
