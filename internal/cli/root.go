@@ -79,6 +79,7 @@ func newRootCmd(env *Env) *cobra.Command {
 	benchParent(root).AddCommand(newBenchGenerateCmd(env))
 	benchParent(root).AddCommand(newBenchAPICmd(env))
 	benchParent(root).AddCommand(newBenchSearchCmd(env))
+	benchParent(root).AddCommand(newBenchIngestCmd(env))
 	addTrainCmds(root, env)
 	return root
 }
