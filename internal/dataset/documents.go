@@ -284,3 +284,39 @@ func (s *Service) Records(ctx context.Context, datasetID string, fn func(digest 
 	}
 	return rows.Err()
 }
+
+// Move is a document found again under a new key in the same source.
+type Move struct {
+	DocumentID string // the existing document with the same fingerprint
+	NewKey     string // the key it was found under in this sync
+}
+
+// MoveRenamed re-points documents of a source to the key they were found
+// under in this sync when their old key is gone (gone reports it): a file
+// renamed or moved without a content change keeps its document instead of
+// being tombstoned as a vanished key while its new key counts as a duplicate.
+// It returns how many documents moved.
+func (s *Service) MoveRenamed(ctx context.Context, datasetID, sourceID string, moves []Move, gone func(oldKey string) bool) (int, error) {
+	n := 0
+	for _, m := range moves {
+		var oldKey, srcID string
+		err := s.db.SQL.QueryRowContext(ctx, s.db.Rebind(`SELECT source_key, source_id FROM documents WHERE id = ? AND dataset_id = ? AND status = 'active'`),
+			m.DocumentID, datasetID).Scan(&oldKey, &srcID)
+		if isNoRows(err) {
+			continue
+		}
+		if err != nil {
+			return n, fmt.Errorf("move renamed: %w", err)
+		}
+		if srcID != sourceID || oldKey == m.NewKey || !gone(oldKey) {
+			continue
+		}
+		now := store.FormatTime(s.now().UTC())
+		if _, err := s.db.SQL.ExecContext(ctx, s.db.Rebind(`UPDATE documents SET source_key = ?, source_uri = ?, updated_at = ? WHERE id = ?`),
+			m.NewKey, m.NewKey, now, m.DocumentID); err != nil {
+			return n, fmt.Errorf("move renamed: %w", err)
+		}
+		n++
+	}
+	return n, nil
+}

@@ -88,6 +88,7 @@ func NewConnector(typ string, config json.RawMessage, secrets Secrets) (Connecto
 type SyncResult struct {
 	Summary
 	Tombstoned int             `json:"tombstoned"`
+	Moved      int             `json:"moved"` // renamed or moved items whose document followed them
 	Cursor     json.RawMessage `json:"cursor"`
 }
 
@@ -136,6 +137,29 @@ func (in *Ingester) SyncSource(ctx context.Context, orgID string, ds *dataset.Da
 	})
 	if err != nil {
 		return res, err
+	}
+	if src.ID != "" && (full || len(deleted) > 0) {
+		// A renamed or moved item with unchanged content was reported as a
+		// duplicate of its old self: move the document to the new key before
+		// the old key is tombstoned.
+		var moves []dataset.Move
+		for _, r := range res.Results {
+			if r.Status == string(dataset.Duplicate) && r.DocumentID != "" {
+				moves = append(moves, dataset.Move{DocumentID: r.DocumentID, NewKey: r.Name})
+			}
+		}
+		gone := map[string]bool{}
+		for _, k := range deleted {
+			gone[k] = true
+		}
+		moved, err := in.Datasets.MoveRenamed(ctx, ds.ID, src.ID, moves, func(old string) bool {
+			return gone[old] || (full && !seen[old])
+		})
+		if err != nil {
+			return res, err
+		}
+		res.Moved = moved
+		res.Duplicate -= moved
 	}
 	if full && src.ID != "" {
 		k, err := in.Datasets.Tombstone(ctx, ds.ID, src.ID, seen)

@@ -142,3 +142,26 @@ func TestRecordDatasetImport(t *testing.T) {
 		}
 	})
 }
+
+func TestRenameKeepsDocument(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db, dataset.KindDocuments)
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "old.md"), []byte("# Leave\n\nTwenty eight days of annual leave."), 0o644)
+		src := ingest.Source{ID: "src_r", Type: "folder"}
+		cfg := ingest.FolderConfig{Path: dir}
+		if _, err := f.in.SyncFolder(ctx, "org_a", f.set, src, cfg, nil); err != nil {
+			t.Fatal(err)
+		}
+		os.Rename(filepath.Join(dir, "old.md"), filepath.Join(dir, "new.md"))
+		if _, err := f.in.SyncFolder(ctx, "org_a", f.set, src, cfg, nil); err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		f.ds.ActiveDocuments(ctx, f.set.ID, func(d *dataset.Document) error { keys = append(keys, d.SourceKey); return nil })
+		if len(keys) != 1 || keys[0] != "new.md" {
+			t.Fatalf("after rename, active documents = %v, want [new.md]", keys)
+		}
+	})
+}
