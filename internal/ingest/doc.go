@@ -1,6 +1,7 @@
 // Package ingest brings documents into datasets: uploads (files, .zip and
 // .tar.gz archives), registered sources synced as jobs (local folders,
-// HTTP/REST APIs, PostgreSQL and MySQL queries, S3-compatible buckets), and
+// HTTP/REST APIs, PostgreSQL and MySQL queries, S3-compatible buckets,
+// SharePoint drives via the Graph delta API, Google Drive via its changes API), and
 // the processing job that turns a dataset's documents into a new immutable
 // version (normalisation, quality filters, PII redaction, exact and
 // near-duplicate removal, weak labels).
