@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"math"
 	"sort"
+	"sync"
 )
 
 // BM25 is an inverted index scored with Lucene's BM25 (idf = ln(1 + (N − df
@@ -18,6 +19,8 @@ type BM25 struct {
 	Deleted  []bool               // ordinal → deleted
 	Live     int                  // live documents
 	TotalLen int64                // sum of live lengths
+
+	acc sync.Pool // *scoreAcc, reused across searches
 }
 
 // Posting is one document's term frequency.
@@ -73,12 +76,16 @@ func IDF(n, df int) float64 {
 
 // Search returns the top k live documents for the query terms, best first
 // (ties by ordinal), keeping only documents the filter accepts (nil: all).
+// Scores accumulate in a pooled dense array indexed by ordinal (a map costs
+// several times more per posting on large collections).
 func (x *BM25) Search(terms []string, k int, filter func(ord int) bool) []Scored {
 	if x.Live == 0 || k <= 0 {
 		return nil
 	}
 	avgdl := float64(x.TotalLen) / float64(x.Live)
-	scores := map[int32]float64{}
+	noDeletes := x.Live == len(x.DocLen)
+	acc := x.accumulator()
+	defer x.acc.Put(acc)
 	seen := map[string]bool{}
 	for _, t := range terms {
 		if seen[t] {
@@ -91,33 +98,61 @@ func (x *BM25) Search(terms []string, k int, filter func(ord int) bool) []Scored
 		if len(ps) == 0 {
 			continue
 		}
-		df := 0
-		for _, p := range ps {
-			if !x.Deleted[p.Ord] {
-				df++
+		df := len(ps)
+		if !noDeletes {
+			df = 0
+			for _, p := range ps {
+				if !x.Deleted[p.Ord] {
+					df++
+				}
 			}
 		}
 		if df == 0 {
 			continue
 		}
 		idf := IDF(x.Live, df)
+		k1b, k1nb := x.K1*x.B/avgdl, x.K1*(1-x.B)
 		for _, p := range ps {
-			if x.Deleted[p.Ord] {
+			if !noDeletes && x.Deleted[p.Ord] {
 				continue
 			}
 			tf := float64(p.TF)
-			norm := x.K1 * (1 - x.B + x.B*float64(x.DocLen[p.Ord])/avgdl)
-			scores[p.Ord] += idf * tf / (tf + norm)
+			norm := k1nb + k1b*float64(x.DocLen[p.Ord])
+			if acc.scores[p.Ord] == 0 {
+				acc.touched = append(acc.touched, p.Ord)
+			}
+			acc.scores[p.Ord] += idf * tf / (tf + norm)
 		}
 	}
 	h := &minHeap{}
-	for ord, s := range scores {
+	for _, ord := range acc.touched {
+		s := acc.scores[ord]
+		acc.scores[ord] = 0
 		if filter != nil && !filter(int(ord)) {
 			continue
 		}
 		pushTop(h, Scored{Ord: int(ord), Score: s}, k)
 	}
+	acc.touched = acc.touched[:0]
 	return drain(h)
+}
+
+// scoreAcc is a search's dense score array (all zero between searches) and
+// the ordinals it touched.
+type scoreAcc struct {
+	scores  []float64
+	touched []int32
+}
+
+func (x *BM25) accumulator() *scoreAcc {
+	a, _ := x.acc.Get().(*scoreAcc)
+	if a == nil {
+		a = &scoreAcc{}
+	}
+	if n := len(x.DocLen); len(a.scores) < n {
+		a.scores = append(a.scores, make([]float64, n-len(a.scores))...)
+	}
+	return a
 }
 
 // minHeap keeps the k best results with the worst on top.
