@@ -257,3 +257,29 @@ func (w *recordWriter) Write(p []byte) (int, error) {
 		w.buf = w.buf[i+1:]
 	}
 }
+
+// FuzzSynthesize checks on arbitrary text that synthesis never panics and
+// every extractive answer is exactly the cited span of the text.
+func FuzzSynthesize(f *testing.F) {
+	f.Add("Expense Policy\n\nPrinciples\n\nSpend wisely, always and everywhere.\n\nSteps\n\n1. Do this.\n2. Then that.", "Principles")
+	f.Add("Glossary\n\n- Dwell time: the total time a trailer spends in a yard.\n\nA | B\nx | y", "")
+	f.Add("How do I reset?\n\nOpen settings and click reset; it takes a minute.", "How do I reset?")
+	f.Add("\n\n\n  \n\n| |\n\n- :\n\n1) \n\nX means Y means Z.", "")
+	f.Fuzz(func(t *testing.T, text, heading string) {
+		doc := ingest.SynthDoc{Fingerprint: "sha256:f", Text: text}
+		if heading != "" {
+			doc.Headings = []string{heading}
+		}
+		for _, r := range ingest.Synthesize([]ingest.SynthDoc{doc}, ingest.SynthConfig{Refusals: -1}) {
+			c, _ := r.Metadata["citation"].(map[string]any)
+			start, _ := c["start"].(int)
+			end, _ := c["end"].(int)
+			if start < 0 || end > len(text) || start >= end || text[start:end] != r.Output {
+				t.Fatalf("%q: citation [%d:%d] is not the answer %q", r.Instruction, start, end, r.Output)
+			}
+			if r.Instruction == "" {
+				t.Fatal("empty question")
+			}
+		}
+	})
+}
