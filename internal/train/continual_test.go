@@ -1,0 +1,67 @@
+package train
+
+import (
+	"context"
+	"testing"
+
+	"github.com/whet-dev/whet/internal/llm"
+)
+
+// lookupTaskB is a second lookup table on other keys and values.
+func lookupTaskB(noise []int) (exs []Example, prompts [][]int, answers []int) {
+	for i := 0; i < 8; i++ {
+		val := 120 + (i*5)%8
+		for _, nz := range noise {
+			p := []int{1, nz, 40 + i, 3}
+			ex, _ := FromPromptResponse(p, []int{val, 2}, 0)
+			exs = append(exs, ex)
+			prompts = append(prompts, p)
+			answers = append(answers, val)
+		}
+	}
+	return exs, prompts, answers
+}
+
+// TestContinualWithReplay: a run started from an earlier adapter learns a
+// new task (held-out exact match from 0 to ≥ 0.75; rank 8 holding both
+// tables limits it below the single-task 1.0) while replay (60%) keeps the
+// old task's held-out accuracy within 5 points.
+func TestContinualWithReplay(t *testing.T) {
+	noise := []int{200, 201, 202, 203, 204, 205, 206, 207, 208, 209}
+	oldEx, _, _ := lookupTask(noise)
+	newEx, _, _ := lookupTaskB(noise)
+	_, oldP, oldA := lookupTask([]int{300, 301})
+	_, newP, newA := lookupTaskB([]int{300, 301})
+	m := tinyModel(t, "llama")
+	base := sftConfig()
+	first, err := NewRun(m, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := first.SFT(context.Background(), oldEx, nil); err != nil {
+		t.Fatal(err)
+	}
+	oldBefore := exactMatch(t, m, first.Params(), oldP, oldA)
+	newBefore := exactMatch(t, m, first.Params(), newP, newA)
+	cfg := base
+	cfg.Seed, cfg.Epochs, cfg.BatchSize = 3, 80, 12
+	second, err := NewRun(m, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.InitFromAdapter(first.Params().Adapter("tiny")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := second.SFT(context.Background(), MixReplay(newEx, oldEx, 0.6, 1), nil); err != nil {
+		t.Fatal(err)
+	}
+	oldAfter := exactMatch(t, m, second.Params(), oldP, oldA)
+	newAfter := exactMatch(t, m, second.Params(), newP, newA)
+	t.Logf("old task %.2f → %.2f, new task %.2f → %.2f", oldBefore, oldAfter, newBefore, newAfter)
+	if newAfter < 0.75 || oldAfter < oldBefore-0.05 {
+		t.Errorf("continual run: old %.2f → %.2f, new %.2f → %.2f", oldBefore, oldAfter, newBefore, newAfter)
+	}
+	if err := second.InitFromAdapter(&llm.Adapter{Config: llm.AdapterConfig{R: 4}}); err == nil {
+		t.Error("an adapter of another rank was accepted")
+	}
+}
