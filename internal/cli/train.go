@@ -30,8 +30,8 @@ type trainFlags struct {
 	rslora, gradCkpt, bnb8, asJSON                           bool
 	seed                                                     uint64
 	maxSteps                                                 int
-	resume, teacher                                          string
-	temperature                                              float64
+	resume, teacher, initAdapter, replay                     string
+	temperature, replayRatio                                 float64
 }
 
 // trainSummary is what `whet train --json` prints.
@@ -89,6 +89,9 @@ adapter_config.json and adapter_model.safetensors (PEFT layout) and whet_manifes
 	f.Uint64Var(&fl.seed, "seed", 42, "random seed (same seed, config and threads: same loss curve)")
 	f.IntVar(&fl.ckptEvery, "checkpoint-every", 0, "save a resumable checkpoint into OUT/checkpoint every N steps")
 	f.StringVar(&fl.resume, "resume", "", "resume from a checkpoint folder")
+	f.StringVar(&fl.initAdapter, "init-adapter", "", "continual run: start from this PEFT adapter folder (same r and modules)")
+	f.StringVar(&fl.replay, "replay", "", "continual run: older SFT records (JSON lines) to mix in")
+	f.Float64Var(&fl.replayRatio, "replay-ratio", 0.3, "share of replay records in the mixed data")
 	f.IntVar(&fl.maxSteps, "max-steps", 0, "stop after N optimizer steps (0: all epochs)")
 	f.BoolVar(&fl.asJSON, "json", false, "print one JSON summary instead of a progress bar")
 	return cmd
@@ -161,6 +164,15 @@ func runTrain(cmd *cobra.Command, env *Env, fl *trainFlags) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	if fl.initAdapter != "" {
+		a, err := llm.LoadAdapter(fl.initAdapter)
+		if err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		if err := run.InitFromAdapter(a); err != nil {
+			return err
+		}
+	}
 	if fl.resume != "" {
 		if err := run.Resume(fl.resume); err != nil {
 			return err
@@ -190,6 +202,13 @@ func runTrain(cmd *cobra.Command, env *Env, fl *trainFlags) error {
 				return fmt.Errorf("train: record %d: %w", i+1, err)
 			}
 			exs = append(exs, ex)
+		}
+		if fl.replay != "" {
+			old, err := readSFT(fl.replay, fm)
+			if err != nil {
+				return err
+			}
+			exs = train.MixReplay(exs, old, fl.replayRatio, fl.seed)
 		}
 		if fl.method == "distill" {
 			teacher, terr := llm.Load(fl.teacher, llm.LoadOptions{DType: llm.DTypeF32})
@@ -238,6 +257,28 @@ func runTrain(cmd *cobra.Command, env *Env, fl *trainFlags) error {
 	fmt.Fprintf(env.Stdout, "%d steps, final loss %.4f, %.0f tokens/s, peak RSS %.0f MB; adapter in %s\n",
 		sumOut.Steps, sumOut.FinalLoss, sumOut.TokensPerS, sumOut.PeakRSSMB, fl.out)
 	return nil
+}
+
+// readSFT reads and formats SFT records from a JSON-lines file.
+func readSFT(path string, fm train.Formatter) ([]train.Example, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	defer f.Close()
+	recs, err := train.ParseRecords(f)
+	if err != nil {
+		return nil, fmt.Errorf("train: %s: %w", path, err)
+	}
+	var out []train.Example
+	for i, r := range recs {
+		ex, err := fm.SFT(r)
+		if err != nil {
+			return nil, fmt.Errorf("train: %s record %d: %w", path, i+1, err)
+		}
+		out = append(out, ex)
+	}
+	return out, nil
 }
 
 func splitList(s string) []string {
