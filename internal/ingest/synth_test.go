@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -282,4 +283,33 @@ func FuzzSynthesize(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestSynthesizeTargetChecked(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, storetest.SQLite(t), dataset.KindDocuments)
+	if _, err := f.in.SyncFolder(ctx, "org_a", f.set, ingest.Source{ID: "s", Type: "folder"},
+		ingest.FolderConfig{Path: corpusDir(t), Include: []string{"policies/*.md"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	chat, err := f.ds.Create(ctx, "org_a", "usr_1", "prj_a", "chat", dataset.KindChat, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, cfg := range map[string]ingest.ProcessConfig{
+		"missing target":     {Synthesize: &ingest.SynthConfig{TargetDatasetID: "ds_nope"}},
+		"wrong kind":         {Synthesize: &ingest.SynthConfig{TargetDatasetID: chat.ID}},
+		"preference as chat": {Mine: &ingest.MineConfig{PreferenceDatasetID: chat.ID}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, _, _, err := f.in.Process(ctx, "org_a", "usr_1", "", f.set, cfg, nil)
+			if !errors.Is(err, ingest.ErrConfig) {
+				t.Fatalf("got %v, want ErrConfig", err)
+			}
+			vs, _ := f.ds.ListVersions(ctx, "org_a", f.set.ID)
+			if len(vs) != 0 {
+				t.Fatalf("a version was written before the target check: %d", len(vs))
+			}
+		})
+	}
 }

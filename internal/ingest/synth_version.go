@@ -96,3 +96,33 @@ func synthDocOf(d *dataset.Document, text, digest string) SynthDoc {
 	}
 	return sd
 }
+
+// checkTargets makes sure the synthesis and mining target datasets exist in
+// the organisation with the right kinds before any version is written.
+func (in *Ingester) checkTargets(ctx context.Context, orgID string, cfg ProcessConfig) error {
+	check := func(step, id string, want dataset.Kind) error {
+		if id == "" {
+			return nil
+		}
+		t, err := in.Datasets.Get(ctx, orgID, id)
+		if err != nil {
+			return fmt.Errorf("%w: %s: target dataset: %w", ErrConfig, step, err)
+		}
+		if t.Kind != want {
+			return fmt.Errorf("%w: %s: dataset %s is a %s dataset, want %s", ErrConfig, step, t.ID, t.Kind, want)
+		}
+		return nil
+	}
+	if cfg.Synthesize != nil {
+		if err := check("synthesize", cfg.Synthesize.TargetDatasetID, dataset.KindInstruction); err != nil {
+			return err
+		}
+	}
+	if cfg.Mine != nil {
+		if err := check("mine", cfg.Mine.ChatDatasetID, dataset.KindChat); err != nil {
+			return err
+		}
+		return check("mine", cfg.Mine.PreferenceDatasetID, dataset.KindPreference)
+	}
+	return nil
+}
