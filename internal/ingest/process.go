@@ -156,6 +156,9 @@ func (in *Ingester) Process(ctx context.Context, orgID, actorID, jobID string, d
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, false, err
 	}
+	if err := in.checkTargets(ctx, orgID, cfg); err != nil {
+		return nil, nil, false, err
+	}
 	progress(0.02, "loading documents")
 	var docs []*procDoc
 	err := in.Datasets.ActiveDocuments(ctx, ds.ID, func(d *dataset.Document) error {
