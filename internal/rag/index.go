@@ -121,6 +121,10 @@ func init() {
 	gob.Register([]map[string]any{})
 }
 
+// DefaultAccessTag is the access tag of documents that carry none, as at
+// ingestion: every role that may read data may retrieve them.
+const DefaultAccessTag = "internal"
+
 // ErrIndex reports a missing or unreadable index directory.
 var ErrIndex = errors.New("rag: index")
 
@@ -277,6 +281,9 @@ func (x *Index) Upsert(ctx context.Context, docs []Doc) (int, error) {
 	for _, p := range preps {
 		x.deleteLocked(st, p.doc.ID)
 		tag, _ := p.doc.Metadata["access_tag"].(string)
+		if tag == "" {
+			tag = DefaultAccessTag
+		}
 		parents := map[[2]int]int{}
 		for i, c := range p.chunks {
 			key := [2]int{c.ParentStart, c.ParentEnd}
