@@ -73,7 +73,7 @@ func (e *indexEnv) keyClient(t *testing.T, role string) *api.Client {
 // unless it succeeded.
 func waitJob(t *testing.T, c *api.Client, id string) api.Job {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		j, err := c.GetJob(context.Background(), id)
 		if err != nil {
@@ -86,7 +86,7 @@ func waitJob(t *testing.T, c *api.Client, id string) api.Job {
 			t.Fatalf("job %s %s: %s", id, j.Status, j.Error)
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("job %s still %s after 60s", id, j.Status)
+			t.Fatalf("job %s still %s after 3 minutes", id, j.Status)
 		}
 		time.Sleep(10 * time.Millisecond) // polling, not waiting for a fixed time
 	}
@@ -101,6 +101,7 @@ var indexDocs = []rag.UpsertDoc{
 		Source: "hr/salaries.md", Metadata: map[string]any{"department": "hr", "year": 2025, "access_tag": "restricted"}},
 	{ID: "vendors", Text: "# Vendor risk\n\nEvery vendor with access to customer data needs a yearly risk review by compliance.",
 		Source: "policies/vendors.md", Metadata: map[string]any{"department": "compliance", "year": 2023, "access_tag": "internal"}},
+	{ID: "untagged", Text: "# Canteen\n\nThe canteen serves lunch from noon; the salary of the cook is not listed here.", Source: "misc/canteen.md"},
 }
 
 func hitDocs(res api.SearchResponse) []string {
@@ -220,6 +221,11 @@ func TestIndexesEndToEnd(t *testing.T) {
 						t.Fatalf("%s (%s) got no hits at all", role, mode)
 					}
 				}
+				// A document upserted without an access tag is "internal".
+				res, err = c.SearchIndex(ctx, bm.ID, api.SearchRequest{Query: "canteen lunch", K: 3})
+				if err != nil || len(res.Hits) == 0 || res.Hits[0].Citation.DocumentID != "untagged" {
+					t.Fatalf("%s: untagged document: %v %v", role, err, hitDocs(res))
+				}
 				// Even asking for it by id does not reveal it.
 				res, err := c.SearchIndex(ctx, bm.ID, api.SearchRequest{Query: "salary", K: 10, Filters: map[string]any{"document_id": "salaries"}})
 				if err != nil || len(res.Hits) != 0 {
@@ -313,7 +319,7 @@ func TestIndexesEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			var many []rag.UpsertDoc
-			for i := range 400 {
+			for i := range 150 {
 				many = append(many, rag.UpsertDoc{ID: fmt.Sprintf("bulk-%d", i), Text: strings.Repeat(fmt.Sprintf("bulk filler paragraph number %d about warehouses. ", i), 40)})
 			}
 			acc, err := e.owner.UpsertIndex(ctx, bm.ID, api.IndexUpsert{Documents: many})
