@@ -171,7 +171,10 @@ func AttentionBackward(dq, dk, dv, dout, att, q, k, v, scratch []float32, T, pos
 // CrossEntropyForward computes, for T rows of logits[T×V] with targets[T]
 // (a target below 0 masks the row), logp[t] = log softmax(logits[t])[target]
 // and saves lse[t] = logsumexp(logits[t]) for the backward. Masked rows get
-// logp 0. The loss of a row is −logp.
+// logp 0. The loss of a row is −logp. Scratch contract: rows are
+// overwritten with their softmax probabilities (the vectorised softmax is
+// the fast path); rows whose target lies more than 60 nats below the row
+// maximum are computed in float64 instead and left unchanged.
 func CrossEntropyForward(logp, lse, logits []float32, targets []int, T, V int) {
 	for t := 0; t < T; t++ {
 		if targets[t] < 0 {
@@ -179,9 +182,17 @@ func CrossEntropyForward(logp, lse, logits []float32, targets []int, T, V int) {
 			continue
 		}
 		row := logits[t*V : (t+1)*V]
+		zt := row[targets[t]]
 		mx := row[0]
 		for _, v := range row {
 			mx = max(mx, v)
+		}
+		if zt-mx > -60 {
+			// p_target ≥ e^-60 survives float32: use the SIMD softmax.
+			tensor.SoftmaxInPlace(row)
+			lp := float32(math.Log(float64(row[targets[t]])))
+			logp[t], lse[t] = lp, zt-lp
+			continue
 		}
 		var s float64
 		for _, v := range row {
@@ -189,7 +200,7 @@ func CrossEntropyForward(logp, lse, logits []float32, targets []int, T, V int) {
 		}
 		l := float32(float64(mx) + math.Log(s))
 		lse[t] = l
-		logp[t] = row[targets[t]] - l
+		logp[t] = zt - l
 	}
 }
 
@@ -206,8 +217,14 @@ func CrossEntropyBackward(dlogits, logits, lse []float32, targets []int, dloss [
 			continue
 		}
 		d, l := dloss[t], lse[t]
-		for i, v := range row {
-			dr[i] = d * float32(math.Exp(float64(v-l)))
+		if &dr[0] == &row[0] {
+			// In place: the SIMD softmax equals exp(v − lse) up to rounding.
+			tensor.SoftmaxInPlace(dr)
+			tensor.Scale(dr, d)
+		} else {
+			for i, v := range row {
+				dr[i] = d * float32(math.Exp(float64(v-l)))
+			}
 		}
 		dr[targets[t]] -= d
 	}

@@ -74,8 +74,10 @@ type Trainer struct {
 	dx, dxn, dq, dk, dv, datt, dact, dup, dh, dxd, dlog, xc []float32
 }
 
-// lmChunk is the number of rows whose logits exist at once.
-const lmChunk = 64
+// lmChunk is the number of rows whose logits exist at once (256 rows of a
+// 49152-token vocabulary: 50 MB), large enough that the LM head weight is
+// streamed once per 256 rows.
+const lmChunk = 256
 
 // NewTrainer returns a trainer for m with adapters p (built for m).
 func NewTrainer(m *Model, p *LoRAParams) *Trainer {

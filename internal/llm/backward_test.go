@@ -161,13 +161,20 @@ func TestOpGradients(t *testing.T) {
 		targets := []int{3, -1, 0, 6}
 		logp, lse, dloss := make([]float32, T), make([]float32, T), make([]float32, T)
 		f := func() float64 {
-			CrossEntropyForward(logp, lse, logits, targets, T, V)
+			CrossEntropyForward(logp, lse, append([]float32(nil), logits...), targets, T, V)
 			return MaskedMeanLoss(dloss, logp, targets)
 		}
 		f()
 		dl := make([]float32, T*V)
 		CrossEntropyBackward(dl, logits, lse, targets, dloss, T, V)
 		checkGrad(t, "dlogits", logits, dl, f, 1e-3, rtol, atol, 100)
+		inPlace := append([]float32(nil), logits...)
+		CrossEntropyBackward(inPlace, inPlace, lse, targets, dloss, T, V)
+		for i := range dl {
+			if math.Abs(float64(inPlace[i]-dl[i])) > 1e-6 {
+				t.Fatalf("in-place backward [%d] = %g, want %g", i, inPlace[i], dl[i])
+			}
+		}
 	})
 	t.Run("distill", func(t *testing.T) {
 		T, V := 3, 7
