@@ -370,7 +370,8 @@ func lowerFirst(s string) string {
 
 func (s *synthCtx) procedureQuestion(heading string) string {
 	subject := heading
-	if genericSteps[strings.ToLower(heading)] && s.title != "" {
+	lh := strings.ToLower(heading)
+	if (genericSteps[lh] || strings.HasSuffix(lh, " steps") || strings.HasSuffix(lh, " procedure")) && s.title != "" {
 		subject = s.title
 	}
 	l := strings.ToLower(subject)
