@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -267,18 +266,9 @@ func printProcessed(w io.Writer, output string, v api.VersionDetail, created boo
 	row("URI", v.Version.URI)
 	row("Lineage hash", v.Version.LineageHash)
 	row("Items", fmt.Sprintf("%d kept of %d documents", v.Version.Items, max(rep.Documents, v.Version.Items)))
-	types := make([]string, 0, len(rep.Redaction.ByType))
-	for t := range rep.Redaction.ByType {
-		types = append(types, t)
-	}
-	sort.Strings(types)
-	var parts []string
-	for _, t := range types {
-		parts = append(parts, fmt.Sprintf("%s %d", t, rep.Redaction.ByType[t]))
-	}
 	red := fmt.Sprintf("%d spans in %d documents", rep.Redaction.Spans, len(rep.Redaction.Documents))
-	if len(parts) > 0 {
-		red += " (" + strings.Join(parts, ", ") + ")"
+	if tc := rep.Redaction.TypeCounts(); tc != "" {
+		red += " (" + tc + ")"
 	}
 	row("Redaction", red)
 	row("Dedup", fmt.Sprintf("%d dropped in %d clusters (%d candidate pairs checked)", rep.Dedup.Dropped, len(rep.Dedup.Clusters), rep.Dedup.CandidatePairs))

@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -295,16 +294,7 @@ func (qs *quickstart) printVersion(vd api.VersionDetail) {
 	fmt.Fprintf(qs.out, "items        %d documents from %d sources\n", v.Items, v.Stats.Sources)
 	var rep ingest.ProcessReport
 	json.Unmarshal(v.Report, &rep)
-	types := make([]string, 0, len(rep.Redaction.ByType))
-	for t := range rep.Redaction.ByType {
-		types = append(types, t)
-	}
-	sort.Strings(types)
-	var parts []string
-	for _, t := range types {
-		parts = append(parts, fmt.Sprintf("%s %d", t, rep.Redaction.ByType[t]))
-	}
-	fmt.Fprintf(qs.out, "redaction    %d spans in %d documents: %s\n", rep.Redaction.Spans, len(rep.Redaction.Documents), strings.Join(parts, ", "))
+	fmt.Fprintf(qs.out, "redaction    %d spans in %d documents: %s\n", rep.Redaction.Spans, len(rep.Redaction.Documents), rep.Redaction.TypeCounts())
 	fmt.Fprintf(qs.out, "dedup        %d clusters, %d documents dropped\n", len(rep.Dedup.Clusters), rep.Dedup.Dropped)
 	for _, c := range rep.Dedup.Clusters {
 		kind := "near"

@@ -300,33 +300,8 @@ func (in *Ingester) Process(ctx context.Context, orgID, actorID, jobID string, d
 		src.Hash = hashStrings(srcHashes[id])
 		m.Sources = append(m.Sources, src)
 	}
-	if cfg.Splits != nil {
-		if err := dataset.AssignSplits(m, cfg.Splits.Seed, cfg.Splits.Fractions); err != nil {
-			return nil, nil, false, err
-		}
-		stats.Splits = map[string]int{}
-		for _, it := range m.Items {
-			stats.Splits[it.Split]++
-		}
-	}
-	procJSON, err := dataset.Canonical(cfg)
-	if err != nil {
+	if err := finishManifest(m, &stats, rep, cfg, lengths); err != nil {
 		return nil, nil, false, err
-	}
-	m.Processing = json.RawMessage(procJSON)
-	for _, f := range rep.Filtered {
-		stats.Filtered[f.Reason]++
-	}
-	stats.Items = len(m.Items)
-	stats.Sources = len(m.Sources)
-	stats.Lengths = dataset.LengthHistogram(lengths)
-	for _, c := range rep.Dedup.Clusters {
-		if c.Exact {
-			stats.Dedup.ExactDropped += len(c.Drop)
-		} else {
-			stats.Dedup.NearDropped += len(c.Drop)
-			stats.Dedup.NearClusters++
-		}
 	}
 	rep.Kept = len(m.Items)
 	rep.Labels = stats.Labels
@@ -402,5 +377,45 @@ func (in *Ingester) ValidateProcess(cfg ProcessConfig) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// finishManifest completes a version's manifest and stats from what
+// processing did: splits, the processing config as applied, filter and
+// dedup counts, item count and length histogram. Documents and record
+// datasets share it.
+func finishManifest(m *dataset.Manifest, stats *dataset.Stats, rep *ProcessReport, cfg ProcessConfig, lengths []int) error {
+	if cfg.Splits != nil {
+		if err := dataset.AssignSplits(m, cfg.Splits.Seed, cfg.Splits.Fractions); err != nil {
+			return err
+		}
+		stats.Splits = map[string]int{}
+		for _, it := range m.Items {
+			stats.Splits[it.Split]++
+		}
+	}
+	procJSON, err := dataset.Canonical(cfg)
+	if err != nil {
+		return err
+	}
+	m.Processing = json.RawMessage(procJSON)
+	if stats.Filtered == nil {
+		stats.Filtered = map[string]int{}
+	}
+	for _, f := range rep.Filtered {
+		stats.Filtered[f.Reason]++
+	}
+	stats.Items = len(m.Items)
+	stats.Sources = len(m.Sources)
+	stats.Lengths = dataset.LengthHistogram(lengths)
+	for _, c := range rep.Dedup.Clusters {
+		if c.Exact {
+			stats.Dedup.ExactDropped += len(c.Drop)
+		} else {
+			stats.Dedup.NearDropped += len(c.Drop)
+			stats.Dedup.NearClusters++
+		}
+	}
+	rep.Kept = len(m.Items)
 	return nil
 }

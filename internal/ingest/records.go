@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -106,33 +105,9 @@ func (in *Ingester) processRecords(ctx context.Context, orgID, actorID, jobID st
 		m.Items = append(m.Items, dataset.Item{ID: key, Digest: string(info.Digest)})
 		lengths = append(lengths, r.Length())
 	}
-	if cfg.Splits != nil {
-		if err := dataset.AssignSplits(m, cfg.Splits.Seed, cfg.Splits.Fractions); err != nil {
-			return nil, nil, false, err
-		}
-		stats.Splits = map[string]int{}
-		for _, it := range m.Items {
-			stats.Splits[it.Split]++
-		}
-	}
-	procJSON, err := dataset.Canonical(cfg)
-	if err != nil {
+	if err := finishManifest(m, &stats, rep, cfg, lengths); err != nil {
 		return nil, nil, false, err
 	}
-	m.Processing = json.RawMessage(procJSON)
-	for _, f := range rep.Filtered {
-		stats.Filtered[f.Reason]++
-	}
-	stats.Items, stats.Lengths = len(m.Items), dataset.LengthHistogram(lengths)
-	for _, c := range rep.Dedup.Clusters {
-		if c.Exact {
-			stats.Dedup.ExactDropped += len(c.Drop)
-		} else {
-			stats.Dedup.NearDropped += len(c.Drop)
-			stats.Dedup.NearClusters++
-		}
-	}
-	rep.Kept = len(m.Items)
 	v, created, err := in.Datasets.CreateVersion(ctx, orgID, ds, dataset.NewVersion{Manifest: m, Stats: stats, Report: rep,
 		Change: dataset.ChangeMinor, JobID: jobID, ActorID: actorID})
 	if err != nil {

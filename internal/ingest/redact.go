@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/whet-dev/whet/internal/pii"
 )
@@ -25,6 +27,21 @@ type RedactedDocItem struct {
 	ID     string         `json:"id"`
 	Source string         `json:"source,omitempty"`
 	Spans  []RedactedSpan `json:"spans"`
+}
+
+// TypeCounts lists the redacted spans by type, "email 37, phone 24", in
+// type order.
+func (r *RedactionReport) TypeCounts() string {
+	types := make([]string, 0, len(r.ByType))
+	for t := range r.ByType {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	parts := make([]string, len(types))
+	for i, t := range types {
+		parts[i] = fmt.Sprintf("%s %d", t, r.ByType[t])
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (r *RedactionReport) add(id, source string, spans []RedactedSpan) {
