@@ -16,33 +16,9 @@ import (
 	"github.com/whet-dev/whet/internal/api"
 )
 
-// jobsConn are the connection flags of the jobs commands; WHET_URL and
-// WHET_TOKEN are their defaults.
-type jobsConn struct {
-	url, token, output string
-}
-
-func (c *jobsConn) bind(cmd *cobra.Command, env *Env) {
-	url, _ := env.Lookup("WHET_URL")
-	if url == "" {
-		url = "http://127.0.0.1:8080"
-	}
-	f := cmd.PersistentFlags()
-	f.StringVar(&c.url, "url", url, "whet server URL (env WHET_URL)")
-	f.StringVarP(&c.output, "output", "o", "table", "output format: table or json")
-	tok, _ := env.Lookup("WHET_TOKEN")
-	c.token = tok
-}
-
-func (c *jobsConn) client() (*api.Client, error) {
-	if c.token == "" {
-		return nil, errors.New("no credentials: set WHET_TOKEN to an API key or access token")
-	}
-	if c.output != "table" && c.output != "json" {
-		return nil, &exitError{code: 2, err: fmt.Errorf("--output %q: want table or json", c.output)}
-	}
-	return api.NewClient(c.url, c.token), nil
-}
+// jobsConn are the jobs commands' connection flags: the shared API client
+// flags (--url, --output, WHET_URL, WHET_TOKEN).
+type jobsConn = apiConn
 
 func newJobsCmd(env *Env) *cobra.Command {
 	conn := &jobsConn{}
