@@ -51,6 +51,10 @@ type Config struct {
 	MaxBodyBytes    int64         `yaml:"max_body_bytes" doc:"largest accepted request body"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" doc:"how long SIGTERM waits for in-flight requests and jobs"`
 	LeaseTTL        time.Duration `yaml:"lease_ttl" doc:"job lease length without a heartbeat"`
+
+	HFEndpoint string `yaml:"hf_endpoint" doc:"Hugging Face-compatible hub that hf://org/name models come from (also HF_ENDPOINT)"`
+	HFToken    string `yaml:"hf_token" doc:"hub access token for gated or private models (also HF_TOKEN)" secret:"true"`
+	HFCache    string `yaml:"hf_cache" doc:"content-addressed cache of hf:// models (default ~/.cache/whet/models, else DATA/models)"`
 }
 
 // Default returns the built-in defaults.
@@ -61,6 +65,7 @@ func Default() *Config {
 		OIDCUserClaim: "email", OIDCOrgClaim: "org", OIDCRoleClaim: "role",
 		RateLimit: 100, RateBurst: 200, MaxBodyBytes: 1 << 20,
 		ShutdownTimeout: 30 * time.Second, LeaseTTL: 30 * time.Second,
+		HFEndpoint: "https://huggingface.co",
 	}
 }
 
@@ -168,7 +173,8 @@ func Load(path string, env []string) (*Config, error) {
 			}
 		}
 	}
-	for key, alt := range map[string]string{"s3_access_key_id": "AWS_ACCESS_KEY_ID", "s3_secret_access_key": "AWS_SECRET_ACCESS_KEY", "s3_session_token": "AWS_SESSION_TOKEN"} {
+	for key, alt := range map[string]string{"s3_access_key_id": "AWS_ACCESS_KEY_ID", "s3_secret_access_key": "AWS_SECRET_ACCESS_KEY", "s3_session_token": "AWS_SESSION_TOKEN",
+		"hf_endpoint": "HF_ENDPOINT", "hf_token": "HF_TOKEN"} {
 		if _, set := lookup(env, "WHET_"+strings.ToUpper(key)); set {
 			continue
 		}
@@ -276,6 +282,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LeaseTTL < time.Second {
 		bad("lease_ttl", "want at least 1s, got %s", c.LeaseTTL)
+	}
+	if u, err := url.Parse(c.HFEndpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		bad("hf_endpoint", "%q is not an http(s) URL", MaskURL(c.HFEndpoint))
 	}
 	return errors.Join(errs...)
 }
