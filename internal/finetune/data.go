@@ -1,0 +1,145 @@
+package finetune
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/whet-dev/whet/internal/dataset"
+	"github.com/whet-dev/whet/internal/train"
+)
+
+// data is a run's tokenised training and validation sets.
+type data struct {
+	Ref      DatasetRef
+	Name     string // dataset name
+	Examples []train.Example
+	Pairs    []train.Pair
+	Val      []train.Example
+	ValPairs []train.Pair
+	Tokens   int64 // tokens of one epoch of the training set
+}
+
+func (d *data) n() int { return len(d.Examples) + len(d.Pairs) }
+
+// versionRecords reads a dataset version's records from the blob store
+// (exactly the version's content) with each item's split.
+func (s *Service) versionRecords(ctx context.Context, orgID, datasetID, ref string) (*dataset.Dataset, *dataset.Version, []dataset.Item, []train.Record, error) {
+	ds, err := s.Datasets.Get(ctx, orgID, datasetID)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	v, err := s.Datasets.GetVersion(ctx, orgID, datasetID, ref)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	m, err := s.Datasets.Manifest(ctx, v)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	recs := make([]train.Record, len(m.Items))
+	for i, it := range m.Items {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, nil, nil, err
+		}
+		b, err := s.Datasets.ReadBlob(ctx, it.Digest)
+		if err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("dataset item %s: %w", it.ID, err)
+		}
+		var r dataset.Record
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("dataset item %s: %w", it.ID, err)
+		}
+		recs[i] = toTrainRecord(r)
+	}
+	return ds, v, m.Items, recs, nil
+}
+
+func toTrainRecord(r dataset.Record) train.Record {
+	out := train.Record{Instruction: r.Instruction, Input: r.Input, Output: r.Output, Prompt: r.Prompt, Chosen: r.Chosen, Rejected: r.Rejected}
+	for _, m := range r.Messages {
+		out.Messages = append(out.Messages, train.Message{Role: m.Role, Content: m.Content})
+	}
+	return out
+}
+
+// loadData reads and tokenises the run's dataset version: items of the
+// validation split go to the validation set, test items are left out, the
+// rest train. A replay dataset (latest version) is mixed in for SFT.
+func (s *Service) loadData(ctx context.Context, orgID string, spec RunSpec, fm train.Formatter) (*data, error) {
+	ds, v, items, recs, err := s.versionRecords(ctx, orgID, spec.Train.DatasetID, spec.Train.DatasetVersion)
+	if err != nil {
+		return nil, err
+	}
+	d := &data{Name: ds.Name, Ref: DatasetRef{ID: ds.ID, Version: v.Version, URI: v.URI, LineageHash: v.LineageHash, ManifestDigest: v.ManifestDigest}}
+	valSplit := spec.Train.ValidationSplit
+	if valSplit == "" {
+		valSplit = "validation"
+	}
+	pref := spec.Method == "dpo" || spec.Method == "ipo"
+	for i, r := range recs {
+		split := items[i].Split
+		if split == "test" && valSplit != "test" {
+			continue
+		}
+		val := split == valSplit
+		if pref {
+			p, err := fm.Preference(r)
+			if err != nil {
+				return nil, fmt.Errorf("%w: item %s: %v", train.ErrData, items[i].ID, err)
+			}
+			if val {
+				d.ValPairs = append(d.ValPairs, p)
+			} else {
+				d.Pairs = append(d.Pairs, p)
+				d.Tokens += int64(len(p.Chosen.Tokens) + len(p.Rejected.Tokens))
+			}
+			continue
+		}
+		ex, err := fm.SFT(r)
+		if err != nil {
+			return nil, fmt.Errorf("%w: item %s: %v", train.ErrData, items[i].ID, err)
+		}
+		if val {
+			d.Val = append(d.Val, ex)
+		} else {
+			d.Examples = append(d.Examples, ex)
+		}
+	}
+	if rp := spec.Train.Replay; rp != nil && !pref {
+		_, _, ritems, rrecs, err := s.versionRecords(ctx, orgID, rp.DatasetID, "latest")
+		if err != nil {
+			return nil, fmt.Errorf("replay dataset: %w", err)
+		}
+		var old []train.Example
+		for i, r := range rrecs {
+			if ritems[i].Split == "validation" || ritems[i].Split == "test" {
+				continue
+			}
+			ex, err := fm.SFT(r)
+			if err != nil {
+				return nil, fmt.Errorf("%w: replay item %s: %v", train.ErrData, ritems[i].ID, err)
+			}
+			old = append(old, ex)
+		}
+		d.Examples = train.MixReplay(d.Examples, old, rp.Ratio, *spec.Train.Seed)
+	}
+	for _, ex := range d.Examples {
+		d.Tokens += int64(len(ex.Tokens))
+	}
+	if d.n() == 0 {
+		return nil, fmt.Errorf("%w: dataset version %s has no training records", train.ErrData, v.Version)
+	}
+	return d, nil
+}
+
+// totalSteps mirrors train.Run's step count: micro-batches of all epochs
+// grouped by the accumulation, capped by max_steps.
+func totalSteps(n int, t TrainSpec) int {
+	per := (n + t.BatchSize - 1) / t.BatchSize
+	total := (per*t.Epochs + t.GradAccum - 1) / t.GradAccum
+	if t.MaxSteps > 0 {
+		total = min(total, t.MaxSteps)
+	}
+	return total
+}
