@@ -51,7 +51,7 @@ text as is. Without --temperature the model's generation_config.json decides
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&fl.model, "model", "", "model folder (required)")
+	f.StringVar(&fl.model, "model", "", "model folder or hf://org/name[@rev] (required)")
 	f.StringVar(&fl.adapter, "adapter", "", "PEFT LoRA adapter folder")
 	f.StringVar(&fl.prompt, "prompt", "", "prompt text (required)")
 	f.StringVar(&fl.system, "system", "", "system message (chat mode)")
@@ -75,6 +75,9 @@ func runGenerate(cmd *cobra.Command, env *Env, fl *generateFlags) error {
 	}
 	if fl.raw && fl.system != "" {
 		return &exitError{code: 2, err: errors.New("generate: --system needs the chat template; drop --raw")}
+	}
+	if err := resolveModelFlag(cmd, env, &fl.model); err != nil {
+		return fmt.Errorf("generate: %w", err)
 	}
 	m, err := llm.Load(fl.model, llm.LoadOptions{DType: fl.dtype})
 	if err != nil {

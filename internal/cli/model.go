@@ -22,7 +22,7 @@ func newModelCmd(env *Env) *cobra.Command {
 		Use:   "model",
 		Short: "Inspect and create Hugging Face model folders",
 	}
-	cmd.AddCommand(newModelInspectCmd(env), newModelInitCmd(env))
+	cmd.AddCommand(newModelInspectCmd(env), newModelInitCmd(env), newModelPullCmd(env))
 	return cmd
 }
 
@@ -60,10 +60,13 @@ type tokenizerInfo struct {
 func newModelInspectCmd(env *Env) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "inspect DIR",
+		Use:   "inspect DIR|hf://org/name[@rev]",
 		Short: "Show a model folder's architecture, size, memory by format and tokenizer",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := resolveModelFlag(cmd, env, &args[0]); err != nil {
+				return fmt.Errorf("model inspect: %w", err)
+			}
 			info, err := inspectModel(args[0])
 			if err != nil {
 				return fmt.Errorf("model inspect: %w", err)
