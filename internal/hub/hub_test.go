@@ -147,6 +147,14 @@ func TestResolveLoadsModelAndCaches(t *testing.T) {
 	if n := h.countBodies(); n != first {
 		t.Fatalf("second pull fetched %d file bodies", n-first)
 	}
+	if len(s.Files) != 5 {
+		t.Fatalf("snapshot lists %d files: %+v", len(s.Files), s.Files)
+	}
+	for _, f := range s.Files {
+		if f.SHA256 != sha256Hex(files[f.Name]) || f.Size != int64(len(files[f.Name])) {
+			t.Fatalf("snapshot file %+v does not describe the hub's", f)
+		}
+	}
 
 	// The same weights under another repository come from the blob store.
 	h.commit("other/copy", files, "main")

@@ -28,18 +28,18 @@ func (p *puller) pull(ctx context.Context) (*Snapshot, error) {
 	}
 	s := p.snapshot(commit)
 	got := map[string]string{}
-	err = p.walk(commit, listing, func(f remoteFile) error {
+	err = p.walk(commit, listing, func(f remoteFile) (string, error) {
 		sha := f.SHA256
 		if sha == "" {
 			sha = known[f.Name]
 		}
 		sha, n, err := p.ensure(ctx, commit, f, sha)
+		s.Downloaded += n
 		if err != nil {
-			return err
+			return "", err
 		}
 		got[f.Name] = sha
-		s.Downloaded += n
-		return nil
+		return sha, nil
 	}, s)
 	if err != nil {
 		return nil, err
@@ -66,15 +66,15 @@ func (p *puller) fromCache() (*Snapshot, error) {
 	}
 	s := p.snapshot(commit)
 	s.Offline = true
-	err = p.walk(commit, m.Siblings, func(f remoteFile) error {
+	err = p.walk(commit, m.Siblings, func(f remoteFile) (string, error) {
 		sha := f.SHA256
 		if sha == "" {
 			sha = m.Files[f.Name]
 		}
 		if sha == "" || !p.cache.present(s.Dir, f.Name, sha, f.Size) {
-			return fmt.Errorf("%w: %s lacks %s", ErrNotCached, p.ref, f.Name)
+			return "", fmt.Errorf("%w: %s lacks %s", ErrNotCached, p.ref, f.Name)
 		}
-		return nil
+		return sha, nil
 	}, s)
 	if err != nil {
 		return nil, err
@@ -89,17 +89,20 @@ func (p *puller) snapshot(commit string) *Snapshot {
 
 // walk visits the selected files of a listing (the index's shards after the
 // index itself) and lists them in s.Files.
-func (p *puller) walk(commit string, listing []remoteFile, visit func(remoteFile) error, s *Snapshot) error {
+func (p *puller) walk(commit string, listing []remoteFile, visit func(remoteFile) (string, error), s *Snapshot) error {
 	sel, err := selectFiles(p.ref, listing, p.o.AllowPatterns)
 	if err != nil {
 		return err
 	}
 	files := sel.files
+	shas := map[string]string{}
 	for i := 0; i < len(files); i++ {
 		f := files[i]
-		if err := visit(f); err != nil {
+		sha, err := visit(f)
+		if err != nil {
 			return err
 		}
+		shas[f.Name] = sha
 		if sel.shards && f.Name == indexFile {
 			shards, err := shardFiles(p.ref, s.Dir, listing)
 			if err != nil {
@@ -113,11 +116,7 @@ func (p *puller) walk(commit string, listing []remoteFile, visit func(remoteFile
 		if err != nil {
 			return fmt.Errorf("hub: %s: %w", p.ref, err)
 		}
-		sha := ""
-		if t, err := os.Readlink(filepath.Join(s.Dir, filepath.FromSlash(f.Name))); err == nil {
-			sha = filepath.Base(t)
-		}
-		s.Files = append(s.Files, File{Name: f.Name, Size: fi.Size(), SHA256: sha})
+		s.Files = append(s.Files, File{Name: f.Name, Size: fi.Size(), SHA256: shas[f.Name]})
 	}
 	return nil
 }
