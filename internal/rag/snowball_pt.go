@@ -18,9 +18,9 @@ var (
 		logias uça~o uço~es ência ências amente mente idade idades iva ivo ivas ivos ira iras`)
 	ptAmente = newSuffixList("iv os ic ad")
 	// "avel" (not ável) is what the reference algorithm lists.
-	ptMente  = newSuffixList("ante avel ível")
-	ptIdade  = newSuffixList("abil ic iv")
-	ptVerb   = newSuffixList(`ada ida ia aria eria iria ará ara erá era irá ava asse esse isse aste este iste
+	ptMente = newSuffixList("ante avel ível")
+	ptIdade = newSuffixList("abil ic iv")
+	ptVerb  = newSuffixList(`ada ida ia aria eria iria ará ara erá era irá ava asse esse isse aste este iste
 		ei arei erei irei am iam ariam eriam iriam aram eram iram avam em arem erem irem assem essem
 		issem ado ido ando endo indo ara~o era~o ira~o ar er ir as adas idas ias arias erias irias arás
 		aras erás eras irás avas es ardes erdes irdes ares eres ires asses esses isses astes estes istes
