@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // puller resolves one reference.
@@ -27,7 +28,7 @@ func (p *puller) initClient() error {
 		return fmt.Errorf("hub: endpoint %q is not an http(s) URL", clip(p.o.Endpoint))
 	}
 	p.endpoint = u
-	c := http.Client{}
+	c := http.Client{Transport: defaultTransport}
 	if p.o.HTTPClient != nil {
 		c = *p.o.HTTPClient
 	}
@@ -35,6 +36,15 @@ func (p *puller) initClient() error {
 	p.client = &c
 	return nil
 }
+
+// defaultTransport is http.DefaultTransport with a limit on how long a
+// server may take to start answering, so a stalled hub fails (and falls back
+// to the cache) instead of hanging.
+var defaultTransport = func() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.ResponseHeaderTimeout = time.Minute
+	return t
+}()
 
 // modelInfo is the part of GET /api/models/{repo}/revision/{rev} whet reads.
 type modelInfo struct {

@@ -144,6 +144,12 @@ func (h *fakeHub) serveHub(w http.ResponseWriter, r *http.Request) {
 	defer h.mu.Unlock()
 	h.lastHubAuth = r.Header.Get("Authorization")
 	p := r.URL.EscapedPath()
+	if strings.Contains(p, "/renamed/tiny/") || strings.HasSuffix(p, "/renamed/tiny") {
+		// A renamed repository answers with a relative redirect.
+		w.Header().Set("Location", strings.Replace(p, "/renamed/tiny", "/org/tiny", 1)+"?"+r.URL.RawQuery)
+		w.WriteHeader(http.StatusTemporaryRedirect)
+		return
+	}
 	seg := strings.Split(strings.TrimPrefix(p, "/"), "/")
 	unesc := func(s string) string { u, _ := url.PathUnescape(s); return u }
 	switch {

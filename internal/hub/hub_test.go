@@ -167,6 +167,13 @@ func TestResolveLoadsModelAndCaches(t *testing.T) {
 	}
 	wantFiles(t, s2.Dir, files, "model.safetensors", "config.json")
 
+	// A renamed repository redirects (relative Location) and still resolves.
+	s4, err := Pull(ctx, "hf://renamed/tiny", opts(h, cache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFiles(t, s4.Dir, files, "model.safetensors", "config.json")
+
 	// AllowPatterns adds files.
 	s3, err := Pull(ctx, "hf://org/tiny", Options{Endpoint: h.hub.URL, CacheDir: cache, AllowPatterns: []string{"*.bin"}})
 	if err != nil {
