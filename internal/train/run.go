@@ -38,6 +38,18 @@ type Config struct {
 	// MaxSteps stops after that many optimizer steps (0: all epochs); the
 	// schedule still spans all epochs.
 	MaxSteps int
+	// EvalEvery runs a validation pass every that many optimizer steps
+	// when a validation set is given (SetValidation, SetValidationPairs);
+	// 0: once per epoch, after the step that completes it.
+	EvalEvery int
+	// Patience stops the run after that many consecutive validation
+	// passes without a new best validation loss (0: never stop early). A
+	// new best must beat the previous one by more than MinDelta. When the
+	// run stops early the adapters are restored to the weights of the best
+	// validation pass, so the saved adapter is the best one seen; a run
+	// that completes its schedule keeps its final weights.
+	Patience int
+	MinDelta float64
 }
 
 func (c *Config) defaults() {
@@ -61,7 +73,24 @@ type Stats struct {
 	// Preference methods: mean reward margin β·(Δchosen − Δrejected) and
 	// the share of pairs whose chosen answer has the higher implicit reward.
 	Margin, Accuracy float64
+
+	// Evaluated is true when this step ran a validation pass. ValLoss and
+	// ValAccuracy (preference methods) are that pass's results; on steps
+	// without one they repeat the latest pass's (0 before the first).
+	Evaluated   bool
+	ValLoss     float64
+	ValAccuracy float64
+	// BestStep is the step of the best validation pass so far (0: none)
+	// and BestValLoss its loss.
+	BestStep    int
+	BestValLoss float64
+	// Stopped is "early_stopping" in the last stats of a run that stopped
+	// early (StopEarly); the adapters then hold BestStep's weights.
+	Stopped string
 }
+
+// StopEarly is Stats.Stopped for a run ended by early stopping.
+const StopEarly = "early_stopping"
 
 // Run is one fine-tuning run of a model's LoRA adapters.
 type Run struct {
@@ -70,6 +99,10 @@ type Run struct {
 	p      *llm.LoRAParams
 	step   int // optimizer steps done
 	Losses []float64
+
+	val      []Example // SFT and distillation validation set
+	valPairs []Pair    // preference validation set
+	es       earlyStop
 }
 
 // NewRun creates adapters for m (seeded by cfg.Seed).
@@ -89,7 +122,7 @@ func NewRun(m *llm.Model, cfg Config) (*Run, error) {
 	}
 	tr := llm.NewTrainer(m, p)
 	tr.Checkpoint = cfg.GradientCheckpointing
-	return &Run{cfg: cfg, tr: tr, p: p}, nil
+	return &Run{cfg: cfg, tr: tr, p: p, es: earlyStop{best: math.Inf(1)}}, nil
 }
 
 // Params returns the adapters being trained.
@@ -135,7 +168,11 @@ func (r *Run) SFT(ctx context.Context, examples []Example, progress func(Stats))
 	if len(examples) == 0 {
 		return Stats{}, fmt.Errorf("%w: no examples", ErrData)
 	}
-	return r.loop(ctx, len(examples), progress, func(idx []int, seed uint64) (float64, float64, float64, int, error) {
+	eval, err := r.exampleEval(nil, 0)
+	if err != nil {
+		return Stats{}, err
+	}
+	return r.loop(ctx, len(examples), progress, eval, func(idx []int, seed uint64) (float64, float64, float64, int, error) {
 		exs := make([]Example, len(idx))
 		for i, j := range idx {
 			exs[i] = examples[j]
@@ -160,24 +197,21 @@ func (r *Run) Distill(ctx context.Context, examples []Example, teacher *llm.Mode
 	if len(examples) == 0 {
 		return Stats{}, fmt.Errorf("%w: no examples", ErrData)
 	}
-	V := r.tr.Model().Config.VocabSize
-	if teacher.Config.VocabSize != V {
-		return Stats{}, fmt.Errorf("train: distill: teacher vocabulary %d, student %d", teacher.Config.VocabSize, V)
+	if err := CheckTeacher(r.tr.Model(), teacher); err != nil {
+		return Stats{}, err
 	}
-	return r.loop(ctx, len(examples), progress, func(idx []int, seed uint64) (float64, float64, float64, int, error) {
+	eval, err := r.exampleEval(teacher, tau)
+	if err != nil {
+		return Stats{}, err
+	}
+	return r.loop(ctx, len(examples), progress, eval, func(idx []int, seed uint64) (float64, float64, float64, int, error) {
 		exs := make([]Example, len(idx))
-		var soft []float32
 		for i, j := range idx {
 			exs[i] = examples[j]
-			lg, err := teacher.Forward(exs[i].Tokens, 0, nil)
-			if err != nil {
-				return 0, 0, 0, 0, fmt.Errorf("teacher: %w", err)
-			}
-			for t, tg := range exs[i].Targets {
-				if tg >= 0 {
-					soft = append(soft, lg[t*V:(t+1)*V]...)
-				}
-			}
+		}
+		soft, err := teacherRows(teacher, exs)
+		if err != nil {
+			return 0, 0, 0, 0, err
 		}
 		b := pack(exs)
 		b.Teacher, b.Temperature = soft, tau
@@ -190,6 +224,35 @@ func (r *Run) Distill(ctx context.Context, examples []Example, teacher *llm.Mode
 		scaleSlice(dloss, 1/float32(r.cfg.GradAccum))
 		return loss, 0, 0, len(b.Tokens), r.tr.Backward(dloss)
 	})
+}
+
+// CheckTeacher reports whether teacher can distil into student: the
+// teacher must share the student's tokenizer, which whet checks as an
+// identical vocabulary size (token ids and logit rows must line up).
+func CheckTeacher(student, teacher *llm.Model) error {
+	if sv, tv := student.Config.VocabSize, teacher.Config.VocabSize; sv != tv {
+		return fmt.Errorf("train: distill: teacher vocabulary %d, student %d: the teacher must share the student's tokenizer and vocabulary size", tv, sv)
+	}
+	return nil
+}
+
+// teacherRows returns the teacher's logits [V] for every row of exs that
+// has a target, in order (Batch.Teacher for pack(exs)).
+func teacherRows(teacher *llm.Model, exs []Example) ([]float32, error) {
+	V := teacher.Config.VocabSize
+	var soft []float32
+	for _, ex := range exs {
+		lg, err := teacher.Forward(ex.Tokens, 0, nil)
+		if err != nil {
+			return nil, fmt.Errorf("teacher: %w", err)
+		}
+		for t, tg := range ex.Targets {
+			if tg >= 0 {
+				soft = append(soft, lg[t*V:(t+1)*V]...)
+			}
+		}
+	}
+	return soft, nil
 }
 
 func scaleSlice(v []float32, s float32) {
@@ -219,38 +282,25 @@ func (r *Run) Preference(ctx context.Context, pairs []Pair, progress func(Stats)
 	if len(pairs) == 0 {
 		return Stats{}, fmt.Errorf("%w: no preference pairs", ErrData)
 	}
-	return r.loop(ctx, len(pairs), progress, func(idx []int, seed uint64) (float64, float64, float64, int, error) {
-		exs := make([]Example, 0, 2*len(idx))
-		for _, j := range idx {
-			exs = append(exs, pairs[j].Chosen, pairs[j].Rejected)
+	eval, err := r.pairEval()
+	if err != nil {
+		return Stats{}, err
+	}
+	return r.loop(ctx, len(pairs), progress, eval, func(idx []int, seed uint64) (float64, float64, float64, int, error) {
+		ps := make([]Pair, len(idx))
+		for i, j := range idx {
+			ps[i] = pairs[j]
 		}
-		b := pack(exs)
-		ref, err := r.tr.Forward(b, llm.ForwardOptions{NoAdapter: true})
+		b, h, err := r.preferenceMargins(ps, llm.ForwardOptions{Seed: seed, Dropout: true})
 		if err != nil {
 			return 0, 0, 0, 0, err
 		}
-		refSeq := seqLogp(ref, b)
-		logp, err := r.tr.Forward(b, llm.ForwardOptions{Seed: seed, Dropout: true})
-		if err != nil {
-			return 0, 0, 0, 0, err
-		}
-		pol := seqLogp(logp, b)
 		coef := make([]float64, len(b.Docs)) // d loss / d logp(doc)
 		var loss, margin, acc float64
 		beta, np := r.cfg.Beta, float64(len(idx))
-		for i := range idx {
-			h := (pol[2*i] - refSeq[2*i]) - (pol[2*i+1] - refSeq[2*i+1])
-			var dh float64
-			if r.cfg.Method == "ipo" {
-				// (h − 1/(2τ))², τ = Beta
-				d := h - 1/(2*beta)
-				loss += d * d
-				dh = 2 * d
-			} else {
-				z := beta * h
-				loss += softplus(-z)
-				dh = -beta * sigmoid(-z)
-			}
+		for i, h := range h {
+			l, dh := r.prefLoss(h)
+			loss += l
 			coef[2*i], coef[2*i+1] = dh/np, -dh/np
 			margin += beta * h
 			if h > 0 {
@@ -272,6 +322,46 @@ func (r *Run) Preference(ctx context.Context, pairs []Pair, progress func(Stats)
 	})
 }
 
+// preferenceMargins packs pairs (chosen, rejected, …) and returns the batch
+// and each pair's h = (log π(chosen) − log π_ref(chosen)) − (log π(rejected)
+// − log π_ref(rejected)); the policy forward (opt) is the last one run, so
+// Backward may follow when opt is a training forward.
+func (r *Run) preferenceMargins(pairs []Pair, opt llm.ForwardOptions) (*llm.Batch, []float64, error) {
+	exs := make([]Example, 0, 2*len(pairs))
+	for _, p := range pairs {
+		exs = append(exs, p.Chosen, p.Rejected)
+	}
+	b := pack(exs)
+	ref, err := r.tr.Forward(b, llm.ForwardOptions{NoAdapter: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	refSeq := seqLogp(ref, b)
+	logp, err := r.tr.Forward(b, opt)
+	if err != nil {
+		return nil, nil, err
+	}
+	pol := seqLogp(logp, b)
+	h := make([]float64, len(pairs))
+	for i := range h {
+		h[i] = (pol[2*i] - refSeq[2*i]) - (pol[2*i+1] - refSeq[2*i+1])
+	}
+	return b, h, nil
+}
+
+// prefLoss returns one pair's DPO or IPO loss at margin h and its
+// derivative with respect to h.
+func (r *Run) prefLoss(h float64) (loss, dh float64) {
+	beta := r.cfg.Beta
+	if r.cfg.Method == "ipo" {
+		// (h − 1/(2τ))², τ = Beta
+		d := h - 1/(2*beta)
+		return d * d, 2 * d
+	}
+	z := beta * h
+	return softplus(-z), -beta * sigmoid(-z)
+}
+
 func softplus(x float64) float64 {
 	if x > 30 {
 		return x
@@ -285,7 +375,12 @@ func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 // preference margin and accuracy, and token count.
 type microFn func(idx []int, seed uint64) (loss, margin, acc float64, tokens int, err error)
 
-func (r *Run) loop(ctx context.Context, n int, progress func(Stats), micro microFn) (Stats, error) {
+// loop runs optimizer steps over n examples; eval (nil: no validation set)
+// runs a validation pass.
+func (r *Run) loop(ctx context.Context, n int, progress func(Stats), eval evalFn, micro microFn) (Stats, error) {
+	if r.cfg.Patience > 0 && eval == nil {
+		return Stats{}, fmt.Errorf("train: early stopping (patience %d) needs a validation set", r.cfg.Patience)
+	}
 	total := r.totalSteps(n)
 	per := (n + r.cfg.BatchSize - 1) / r.cfg.BatchSize
 	last := total
@@ -295,8 +390,13 @@ func (r *Run) loop(ctx context.Context, n int, progress func(Stats), micro micro
 	sched := Schedule{Kind: r.cfg.Schedule, Peak: r.cfg.LR, Warmup: r.cfg.Warmup, Total: total}
 	opt := AdamW{WeightDecay: r.cfg.WeightDecay}
 	start := time.Now()
-	var st Stats
-	for ; r.step < last; r.step++ {
+	st := Stats{Step: r.step, Total: total}
+	r.es.report(&st)
+	if r.es.stopped != "" {
+		// A checkpoint written when the run stopped early: nothing is left.
+		return st, nil
+	}
+	for r.step < last {
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
@@ -318,20 +418,34 @@ func (r *Run) loop(ctx context.Context, n int, progress func(Stats), micro micro
 		lr := sched.LR(r.step)
 		gn := ClipGradNorm(r.p.Grads(), r.cfg.ClipNorm)
 		opt.Step(r.p, lr, r.step+1)
-		st.Step, st.Total, st.LR, st.GradNorm = r.step+1, total, lr, gn
+		r.step++
+		st.Step, st.Total, st.LR, st.GradNorm = r.step, total, lr, gn
 		st.Loss, st.Margin, st.Accuracy = loss/float64(k), margin/float64(k), acc/float64(k)
-		st.Elapsed = time.Since(start)
 		r.Losses = append(r.Losses, st.Loss)
+		st.Evaluated = false
+		if eval != nil && r.evalDue(r.step, per) {
+			vl, va, err := eval()
+			if err != nil {
+				return st, fmt.Errorf("train: step %d: validation: %w", r.step, err)
+			}
+			// The stop decision depends on the whole schedule, not on
+			// MaxSteps, so that a run cut short and resumed matches one
+			// that was not.
+			r.es.observe(r.cfg, r.step, vl, va, r.p.Params(), r.step < total)
+			st.Evaluated = true
+		}
+		r.es.report(&st)
+		st.Elapsed = time.Since(start)
 		if progress != nil {
 			progress(st)
 		}
-		if r.cfg.CheckpointEvery > 0 && r.cfg.CheckpointDir != "" && (r.step+1)%r.cfg.CheckpointEvery == 0 {
-			r.step++
-			err := r.SaveCheckpoint(r.cfg.CheckpointDir)
-			r.step--
-			if err != nil {
+		if r.cfg.CheckpointDir != "" && (r.es.stopped != "" || r.cfg.CheckpointEvery > 0 && r.step%r.cfg.CheckpointEvery == 0) {
+			if err := r.SaveCheckpoint(r.cfg.CheckpointDir); err != nil {
 				return st, err
 			}
+		}
+		if r.es.stopped != "" {
+			return st, nil
 		}
 	}
 	return st, nil
@@ -343,27 +457,74 @@ type checkpointState struct {
 	Seed   uint64    `json:"seed"`
 	N      int       `json:"n_params"`
 	Losses []float64 `json:"losses"`
+	// Early stopping; the best weights are in best.bin when BestStep > 0.
+	BestStep  int     `json:"best_step,omitempty"`
+	BestLoss  float64 `json:"best_val_loss,omitempty"`
+	BadEvals  int     `json:"bad_evals,omitempty"`
+	Evaluated bool    `json:"evaluated,omitempty"`
+	ValLoss   float64 `json:"val_loss,omitempty"`
+	ValAcc    float64 `json:"val_accuracy,omitempty"`
+	Stopped   string  `json:"stopped,omitempty"`
+}
+
+// writeFloats writes v as little-endian float32s into dir/name, through a
+// temporary file so a crash never leaves half a file under the name.
+func writeFloats(dir, name string, v []float32) error {
+	buf := make([]byte, 4*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(x))
+	}
+	return writeAtomic(dir, name, buf)
+}
+
+func writeAtomic(dir, name string, b []byte) error {
+	tmp := filepath.Join(dir, name+".tmp")
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, name))
+}
+
+// readFloats fills v from dir/name, which must hold exactly len(v) floats.
+func readFloats(dir, name string, v []float32) error {
+	buf, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return err
+	}
+	if len(buf) != 4*len(v) {
+		return fmt.Errorf("%s holds %d bytes, want %d", name, len(buf), 4*len(v))
+	}
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
+	}
+	return nil
 }
 
 // SaveCheckpoint writes the adapters, AdamW moments and position (the
-// step; data order and dropout masks derive from it and the seed) into dir.
+// step; data order and dropout masks derive from it and the seed) into
+// dir, with the early-stopping state (best validation loss and weights,
+// the count of passes without improvement).
 func (r *Run) SaveCheckpoint(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
-	buf := make([]byte, 4*len(r.p.Buf))
-	for i, v := range r.p.Buf {
-		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
-	}
-	tmp := filepath.Join(dir, "state.bin.tmp")
-	if err := os.WriteFile(tmp, buf, 0o644); err != nil {
+	if err := writeFloats(dir, "state.bin", r.p.Buf); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, "state.bin")); err != nil {
+	es := &r.es
+	st := checkpointState{Step: r.step, Seed: r.cfg.Seed, N: r.p.N, Losses: r.Losses,
+		BestStep: es.bestStep, BadEvals: es.bad, Evaluated: es.evaluated, ValLoss: es.valLoss, ValAcc: es.valAcc, Stopped: es.stopped}
+	if es.bestStep > 0 {
+		st.BestLoss = es.best
+		if err := writeFloats(dir, "best.bin", es.bestParams); err != nil {
+			return fmt.Errorf("train: checkpoint: %w", err)
+		}
+	}
+	js, err := json.Marshal(st)
+	if err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
-	js, _ := json.Marshal(checkpointState{Step: r.step, Seed: r.cfg.Seed, N: r.p.N, Losses: r.Losses})
-	if err := os.WriteFile(filepath.Join(dir, "state.json"), js, 0o644); err != nil {
+	if err := writeAtomic(dir, "state.json", js); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
 	return nil
@@ -383,13 +544,18 @@ func (r *Run) Resume(dir string) error {
 	if st.N != r.p.N || st.Seed != r.cfg.Seed {
 		return fmt.Errorf("train: resume: checkpoint has %d parameters and seed %d, run %d and %d", st.N, st.Seed, r.p.N, r.cfg.Seed)
 	}
-	buf, err := os.ReadFile(filepath.Join(dir, "state.bin"))
-	if err != nil || len(buf) != 4*len(r.p.Buf) {
-		return fmt.Errorf("train: resume: state.bin: %v (size %d)", err, len(buf))
+	es := earlyStop{best: math.Inf(1), bestStep: st.BestStep, bad: st.BadEvals, evaluated: st.Evaluated,
+		valLoss: st.ValLoss, valAcc: st.ValAcc, stopped: st.Stopped}
+	if st.BestStep > 0 {
+		es.best = st.BestLoss
+		es.bestParams = make([]float32, r.p.N)
+		if err := readFloats(dir, "best.bin", es.bestParams); err != nil {
+			return fmt.Errorf("train: resume: %w", err)
+		}
 	}
-	for i := range r.p.Buf {
-		r.p.Buf[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
+	if err := readFloats(dir, "state.bin", r.p.Buf); err != nil {
+		return fmt.Errorf("train: resume: %w", err)
 	}
-	r.step, r.Losses = st.Step, st.Losses
+	r.step, r.Losses, r.es = st.Step, st.Losses, es
 	return nil
 }
