@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -100,6 +101,17 @@ func hubOptions(env *Env, cfg *config.Config) hub.Options {
 	off, _ := env.Lookup("HF_HUB_OFFLINE")
 	return hub.Options{Endpoint: cfg.HFEndpoint, Token: cfg.HFToken, CacheDir: cache,
 		Offline: off == "1" || strings.EqualFold(off, "true") || strings.EqualFold(off, "yes")}
+}
+
+// serverHubResolver is the hf:// resolver for serve and worker (training
+// runs' base_model and teacher_model): like the local commands but the cache
+// defaults to DATA/models and nothing is drawn on the terminal.
+func serverHubResolver(env *Env, cfg *config.Config) func(ctx context.Context, ref string) (string, error) {
+	o := hubOptions(env, cfg)
+	if cfg.HFCache == "" {
+		o.CacheDir = filepath.Join(cfg.Data, "models")
+	}
+	return func(ctx context.Context, ref string) (string, error) { return hub.Resolve(ctx, ref, o) }
 }
 
 // resolveModelFlag replaces an hf:// reference in *model with the cached

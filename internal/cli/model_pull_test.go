@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/whet-dev/whet/internal/config"
 	"github.com/whet-dev/whet/internal/hub"
 )
 
@@ -127,5 +128,25 @@ func TestModelPullAndHubRefs(t *testing.T) {
 	}
 	if code, _, errs := run(offline, "generate", "--model", "hf://org/other", "--prompt", "Hi"); code == 0 || !strings.Contains(errs, "hf://org/other") {
 		t.Fatalf("uncached offline: %d %s", code, errs)
+	}
+}
+
+func TestServerHubResolverUsesDataDir(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "m")
+	if code, _, errs := runWhet(t, "model", "init", "--preset", "tiny", "--out", src); code != 0 {
+		t.Fatalf("init: %d %s", code, errs)
+	}
+	srv := miniHub(t, src, "")
+	data := t.TempDir()
+	cfg, err := config.Load("", []string{"WHET_DATA=" + data, "WHET_HF_ENDPOINT=" + srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := serverHubResolver(&Env{Vars: []string{"HOME=" + t.TempDir()}}, cfg)(context.Background(), "hf://org/tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(dir, filepath.Join(data, "models")+string(filepath.Separator)) {
+		t.Fatalf("cache folder %s is not under DATA/models", dir)
 	}
 }

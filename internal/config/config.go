@@ -54,7 +54,7 @@ type Config struct {
 
 	HFEndpoint string `yaml:"hf_endpoint" doc:"Hugging Face-compatible hub that hf://org/name models come from (also HF_ENDPOINT)"`
 	HFToken    string `yaml:"hf_token" doc:"hub access token for gated or private models (also HF_TOKEN)" secret:"true"`
-	HFCache    string `yaml:"hf_cache" doc:"content-addressed cache of hf:// models (default ~/.cache/whet/models, else DATA/models)"`
+	HFCache    string `yaml:"hf_cache" doc:"content-addressed cache of hf:// models (default: ~/.cache/whet/models for local commands, DATA/models for serve and worker)"`
 }
 
 // Default returns the built-in defaults.
