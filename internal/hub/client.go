@@ -63,7 +63,7 @@ type modelInfo struct {
 // info asks the endpoint which commit the revision is at and which files it
 // holds (with LFS digests and sizes where the endpoint gives them).
 func (p *puller) info(ctx context.Context) (commit string, files []remoteFile, err error) {
-	u := p.o.Endpoint + "/api/models/" + p.ref.Repo + "/revision/" + url.PathEscape(p.ref.rev()) + "?blobs=true"
+	u := p.o.Endpoint + "/api/models/" + p.ref.Repo + "/revision/" + url.PathEscape(p.ref.rev()) + "?blobs=True" // as huggingface_hub sends it
 	resp, _, err := p.do(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return "", nil, err

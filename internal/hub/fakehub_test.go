@@ -180,7 +180,7 @@ func (h *fakeHub) serveHub(w http.ResponseWriter, r *http.Request) {
 		var sibs []sib
 		for name, b := range files {
 			s := sib{RFilename: name}
-			if r.URL.Query().Get("blobs") == "true" && !h.noBlobs {
+			if strings.EqualFold(r.URL.Query().Get("blobs"), "true") && !h.noBlobs {
 				n := len(b)
 				s.Size, s.BlobID = &n, gitBlobID(b)
 				if isLFS(name) {
