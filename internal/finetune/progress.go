@@ -21,6 +21,7 @@ import (
 // each checkpoint train.Run writes.
 type tracker struct {
 	s     *Service
+	ctx   context.Context // the handler's
 	jr    *jobs.Run
 	runID string
 	dir   string // train.Run's checkpoint folder
@@ -97,6 +98,9 @@ func (t *tracker) progress(st train.Stats) {
 	}
 	if due {
 		t.writeMetrics(context.Background())
+	}
+	if t.s.stepHook != nil {
+		t.s.stepHook(t.ctx, st.Step)
 	}
 }
 

@@ -42,6 +42,8 @@ type Service struct {
 	Logger  *slog.Logger
 	// MetricsEvery throttles writes of the metrics history (default 1 s).
 	MetricsEvery time.Duration
+
+	stepHook func(ctx context.Context, step int) // tests: called after each step's progress
 }
 
 // Run is a training run as the API shows it. Status, progress, stage and

@@ -1,0 +1,245 @@
+package finetune_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/whet-dev/whet/internal/audit"
+	"github.com/whet-dev/whet/internal/blob/local"
+	"github.com/whet-dev/whet/internal/dataset"
+	"github.com/whet-dev/whet/internal/finetune"
+	"github.com/whet-dev/whet/internal/finetune/finetunetest"
+	"github.com/whet-dev/whet/internal/jobs"
+	"github.com/whet-dev/whet/internal/store"
+	"github.com/whet-dev/whet/internal/store/storetest"
+)
+
+func TestParseSpec(t *testing.T) {
+	const ok = `{"base_model":"m","method":"sft","train":{"dataset_id":"ds_1","epochs":3,"batch_size":64,"lr":2e-4,"max_seq_len":4096},
+		"peft":{"type":"qlora","r":16,"alpha":32,"target_modules":["q_proj","v_proj","k_proj","o_proj"],"bnb_4bit":true},
+		"eval":{"suite":["domain_em_f1","hallucination"],"thresholds":{"em":0.75}},"callbacks":{"early_stopping":{"patience":2}}}`
+	spec, _, err := finetune.ParseSpec([]byte(ok))
+	if err != nil {
+		t.Fatalf("PRD body rejected: %v", err)
+	}
+	if spec.PEFT.R != 16 || spec.Train.BatchSize != 64 || spec.Callbacks.EarlyStopping.Patience != 2 {
+		t.Fatalf("decoded %+v", spec)
+	}
+	for _, tc := range []struct{ name, body, field, msg string }{
+		{"unknown field", `{"base_model":"m","method":"sft","train":{"dataset_id":"d","learning_rate":1}}`, "/train/learning_rate", "unknown"},
+		{"unknown top-level field", `{"base_model":"m","method":"sft","train":{"dataset_id":"d"},"gpu":true}`, "/gpu", "unknown"},
+		{"bad lr", `{"base_model":"m","method":"sft","train":{"dataset_id":"d","lr":-1}}`, "/train/lr", ""},
+		{"lr as string", `{"base_model":"m","method":"sft","train":{"dataset_id":"d","lr":"fast"}}`, "/train/lr", ""},
+		{"bad method", `{"base_model":"m","method":"ppo","train":{"dataset_id":"d"}}`, "/method", ""},
+		{"missing dataset", `{"base_model":"m","method":"sft","train":{}}`, "/train/dataset_id", "required"},
+		{"bad target module", `{"base_model":"m","method":"sft","peft":{"target_modules":["qkv"]},"train":{"dataset_id":"d"}}`, "/peft/target_modules/0", ""},
+		{"gpus", `{"base_model":"m","method":"sft","train":{"dataset_id":"d"},"infra":{"gpus":8,"gpu_type":"A100_80GB","strategy":"fsdp"}}`, "/infra/gpus", "cluster training backend is not configured"},
+		{"strategy", `{"base_model":"m","method":"sft","train":{"dataset_id":"d"},"infra":{"strategy":"deepspeed"}}`, "/infra/strategy", "not configured"},
+		{"gpu type", `{"base_model":"m","method":"sft","train":{"dataset_id":"d"},"infra":{"gpu_type":"H100"}}`, "/infra/gpu_type", "not configured"},
+		{"distill without teacher", `{"base_model":"m","method":"distill","train":{"dataset_id":"d"}}`, "/train/teacher_model", ""},
+		{"8-bit lora", `{"base_model":"m","method":"sft","peft":{"bnb_8bit":true},"train":{"dataset_id":"d"}}`, "/peft/bnb_8bit", ""},
+		{"not json", `{"base_model":`, "/", "JSON"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := finetune.ParseSpec([]byte(tc.body))
+			var ve *finetune.ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("err %v, want a ValidationError", err)
+			}
+			for _, f := range ve.Errors {
+				if f.Field == tc.field && strings.Contains(f.Message, tc.msg) {
+					return
+				}
+			}
+			t.Fatalf("errors %+v, want %s (%q)", ve.Errors, tc.field, tc.msg)
+		})
+	}
+}
+
+func FuzzParseSpec(f *testing.F) {
+	f.Add([]byte(`{"base_model":"m","method":"sft","train":{"dataset_id":"d","lr":0.001}}`))
+	f.Add([]byte(`{"base_model":"m","method":"dpo","train":{"dataset_id":"d"},"infra":{"gpus":1}}`))
+	f.Add([]byte(`{"base_model":"hf://a/b","method":"distill","train":{"dataset_id":"d","teacher_model":"t","replay":{"dataset_id":"x","ratio":0.5}}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		spec, _, err := finetune.ParseSpec(b)
+		if err != nil {
+			var ve *finetune.ValidationError
+			if !errors.As(err, &ve) || len(ve.Errors) == 0 {
+				t.Fatalf("error %v is not a ValidationError with fields", err)
+			}
+			return
+		}
+		if spec.BaseModel == "" || spec.Train.DatasetID == "" {
+			t.Fatalf("accepted a spec without base model or dataset: %s", b)
+		}
+	})
+}
+
+type fixture struct {
+	db      *store.DB
+	svc     *finetune.Service
+	orgID   string
+	project string
+	ds      *dataset.Dataset
+	base    string
+}
+
+func newFixture(t *testing.T, db *store.DB) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	al := audit.New(db, nil)
+	bs, err := local.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{db: db, orgID: "org_test", project: "prj_test"}
+	now := store.FormatTime(time.Now())
+	if _, err := db.SQL.ExecContext(ctx, db.Rebind(`INSERT INTO organizations (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)`), f.orgID, "test", now, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL.ExecContext(ctx, db.Rebind(`INSERT INTO projects (id, org_id, name, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`), f.project, f.orgID, "p", now, now); err != nil {
+		t.Fatal(err)
+	}
+	dsvc := dataset.NewService(db, bs, al, nil)
+	f.ds, err = dsvc.Create(ctx, f.orgID, "usr_test", f.project, "reverse", dataset.KindInstruction, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	finetunetest.AddVersion(t, dsvc, f.orgID, f.ds, finetunetest.ReverseRecords(24), nil)
+	f.base = filepath.Join(t.TempDir(), "base")
+	finetunetest.TinyModel(t, f.base, 7)
+	f.svc = &finetune.Service{DB: db, Blob: bs, Datasets: dsvc, Audit: al}
+	return f
+}
+
+// queue returns a job queue on the fixture's database with the run kind
+// registered; each call is another worker.
+func (f *fixture) queue(name string) *jobs.Queue {
+	q := jobs.New(f.db, jobs.Options{WorkerID: name, Heartbeat: 50 * time.Millisecond, PollInterval: 10 * time.Millisecond,
+		LeaseTTL: 2 * time.Second, ShutdownGrace: 5 * time.Second})
+	f.svc.Jobs = q
+	f.svc.RegisterJobs(q)
+	return q
+}
+
+func (f *fixture) spec() finetune.RunSpec {
+	seed := uint64(3)
+	return finetune.RunSpec{BaseModel: f.base, Method: "sft", Name: "rev",
+		PEFT:  finetune.PEFTSpec{R: 4, TargetModules: []string{"q_proj", "v_proj", "down_proj"}},
+		Train: finetune.TrainSpec{DatasetID: f.ds.ID, Epochs: 3, BatchSize: 4, LR: 1e-3, CheckpointEvery: 4, Seed: &seed}}
+}
+
+func waitRun(t *testing.T, svc *finetune.Service, orgID, id string) *finetune.Run {
+	t.Helper()
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		r, err := svc.Get(context.Background(), orgID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch r.Status {
+		case "succeeded":
+			return r
+		case "failed", "cancelled":
+			t.Fatalf("run %s %s: %s", id, r.Status, r.Error)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s still %s (%s)", id, r.Status, r.Stage)
+		}
+		time.Sleep(10 * time.Millisecond) // polling with a deadline
+	}
+}
+
+// TestResumeAfterWorkerDies stops the worker running a job after its
+// checkpoint at step 4 (the worker is shut down mid-step 6, as a dying
+// worker would stop) and lets a second worker finish it: the second resumes
+// from the checkpoint and the final loss equals an uninterrupted run's.
+func TestResumeAfterWorkerDies(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+
+		// Uninterrupted reference run.
+		q0 := f.queue("w0")
+		wctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { q0.Work(wctx, 1); close(done) }()
+		ref, err := f.svc.Create(ctx, f.orgID, "usr_test", f.project, f.spec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := waitRun(t, f.svc, f.orgID, ref.RunID)
+		stop()
+		<-done
+
+		// Interrupted run: worker 1 stops during step 6.
+		q1 := f.queue("w1")
+		w1ctx, kill := context.WithCancel(ctx)
+		var once sync.Once
+		f.svc.SetStepHook(func(hctx context.Context, step int) {
+			if step == 6 {
+				once.Do(func() {
+					kill()
+					<-hctx.Done()
+				})
+			}
+		})
+		done1 := make(chan struct{})
+		go func() { q1.Work(w1ctx, 1); close(done1) }()
+		run, err := f.svc.Create(ctx, f.orgID, "usr_test", f.project, f.spec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-done1
+		mid, err := f.svc.Get(ctx, f.orgID, run.RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mid.Status != "queued" || mid.Artifacts.CheckpointStep != 4 {
+			t.Fatalf("after the first worker stopped: status %s, checkpoint at step %d", mid.Status, mid.Artifacts.CheckpointStep)
+		}
+		f.svc.SetStepHook(nil)
+		q2 := f.queue("w2")
+		w2ctx, stop2 := context.WithCancel(ctx)
+		done2 := make(chan struct{})
+		go func() { q2.Work(w2ctx, 1); close(done2) }()
+		got := waitRun(t, f.svc, f.orgID, run.RunID)
+		stop2()
+		<-done2
+
+		if got.Metrics.ResumedFrom != 4 {
+			t.Errorf("resumed from step %d, want 4", got.Metrics.ResumedFrom)
+		}
+		if got.Metrics.Step != want.Metrics.Step || got.Metrics.Step != 18 {
+			t.Fatalf("steps %d vs %d, want 18", got.Metrics.Step, want.Metrics.Step)
+		}
+		if got.Metrics.FinalLoss != want.Metrics.FinalLoss {
+			t.Fatalf("final loss after resume %.9g, uninterrupted %.9g", got.Metrics.FinalLoss, want.Metrics.FinalLoss)
+		}
+		if len(got.Metrics.History) != 18 {
+			t.Fatalf("history has %d points, want 18", len(got.Metrics.History))
+		}
+		for i, p := range got.Metrics.History {
+			if p.Step != i+1 || p.Loss != want.Metrics.History[i].Loss {
+				t.Fatalf("history point %d: step %d loss %g, uninterrupted %g", i, p.Step, p.Loss, want.Metrics.History[i].Loss)
+			}
+		}
+		if want.Metrics.History[0].Loss <= want.Metrics.FinalLoss {
+			t.Errorf("loss did not fall: %g → %g", want.Metrics.History[0].Loss, want.Metrics.FinalLoss)
+		}
+		// Each run registered exactly one version of the model "rev".
+		m, err := f.svc.ListModels(ctx, f.orgID, f.project)
+		if err != nil || len(m) != 1 || m[0].Name != "rev" || m[0].LatestVersion != 2 {
+			t.Fatalf("models %+v, %v", m, err)
+		}
+		v, err := f.svc.GetVersionByID(ctx, f.orgID, got.ModelVersionID)
+		if err != nil || v.RunID != run.RunID || v.Dataset.LineageHash == "" || v.AdapterFiles["adapter_model.safetensors"] == "" {
+			t.Fatalf("version %+v, %v", v, err)
+		}
+	})
+}
