@@ -169,7 +169,7 @@ func printModelInfo(env *Env, m *modelInfo) {
 const chatMLTemplate = `{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}`
 
 func newModelInitCmd(env *Env) *cobra.Command {
-	var arch, configFile, preset, out string
+	var arch, configFile, preset, out, tokDir string
 	var seed uint64
 	cmd := &cobra.Command{
 		Use:   "init --out DIR",
@@ -198,6 +198,11 @@ with a ChatML chat template.`,
 			if err != nil {
 				return fmt.Errorf("model init: %w", err)
 			}
+			if tokDir != "" {
+				if err := sizeToTokenizer(&cfg, tokDir); err != nil {
+					return fmt.Errorf("model init: --tokenizer: %w", err)
+				}
+			}
 			m, err := llm.New(cfg, seed)
 			if err != nil {
 				return fmt.Errorf("model init: %w", err)
@@ -205,7 +210,12 @@ with a ChatML chat template.`,
 			if err := m.Save(out); err != nil {
 				return fmt.Errorf("model init: %w", err)
 			}
-			if err := writeByteTokenizer(cmd.Context(), out, cfg); err != nil {
+			if tokDir != "" {
+				err = copyTokenizerFiles(tokDir, out)
+			} else {
+				err = writeByteTokenizer(cmd.Context(), out, cfg)
+			}
+			if err != nil {
 				return fmt.Errorf("model init: %w", err)
 			}
 			fmt.Fprintf(env.Stdout, "wrote %s: %s, %.1fM parameters\n", out, cfg.Architecture, float64(cfg.ParamCount())/1e6)
@@ -215,7 +225,8 @@ with a ChatML chat template.`,
 	f := cmd.Flags()
 	f.StringVar(&arch, "arch", "llama", "architecture: llama, mistral or qwen2 (with --preset)")
 	f.StringVar(&configFile, "config", "", "config.json to use instead of a preset")
-	f.StringVar(&preset, "preset", "tiny", "shape preset: tiny or smollm2-135m")
+	f.StringVar(&preset, "preset", "tiny", "shape preset: tiny, small or smollm2-135m")
+	f.StringVar(&tokDir, "tokenizer", "", "tokenizer folder (whet tokenize train): sizes the vocabulary, sets BOS/EOS and copies its files")
 	f.StringVar(&out, "out", "", "output folder")
 	f.Uint64Var(&seed, "seed", 0, "random seed for the weights")
 	return cmd

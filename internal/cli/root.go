@@ -81,5 +81,6 @@ func newRootCmd(env *Env) *cobra.Command {
 	benchParent(root).AddCommand(newBenchSearchCmd(env))
 	benchParent(root).AddCommand(newBenchIngestCmd(env))
 	addTrainCmds(root, env)
+	addPretrainCmds(root, env)
 	return root
 }

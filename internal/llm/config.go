@@ -392,12 +392,16 @@ func Preset(name, arch string) (Config, error) {
 		c = Config{HiddenSize: 64, IntermediateSize: 128, NumLayers: 2, NumHeads: 4, NumKVHeads: 2, HeadDim: 16,
 			RMSNormEps: 1e-5, RopeTheta: 10000, MaxPositionEmbeddings: 512, VocabSize: 512,
 			BOSTokenID: 1, EOSTokenIDs: []int{2}}
+	case "small":
+		c = Config{HiddenSize: 256, IntermediateSize: 704, NumLayers: 4, NumHeads: 8, NumKVHeads: 4, HeadDim: 32,
+			RMSNormEps: 1e-5, RopeTheta: 10000, MaxPositionEmbeddings: 1024, VocabSize: 4096,
+			TieWordEmbeddings: true, BOSTokenID: 0, EOSTokenIDs: []int{0, 2}}
 	case "smollm2-135m":
 		c = Config{HiddenSize: 576, IntermediateSize: 1536, NumLayers: 30, NumHeads: 9, NumKVHeads: 3, HeadDim: 64,
 			RMSNormEps: 1e-5, RopeTheta: 100000, MaxPositionEmbeddings: 8192, VocabSize: 49152,
 			TieWordEmbeddings: true, BOSTokenID: 1, EOSTokenIDs: []int{2}}
 	default:
-		return Config{}, fmt.Errorf("%w: preset %q (want tiny or smollm2-135m)", ErrConfig, name)
+		return Config{}, fmt.Errorf("%w: preset %q (want tiny, small or smollm2-135m)", ErrConfig, name)
 	}
 	c.Architecture = a
 	switch a {
