@@ -34,6 +34,7 @@ type fakeHub struct {
 	noBlobs  bool              // model info without ?blobs=true details
 	tamper   map[string]bool   // sha256 → serve a corrupted body
 	cutAfter map[string]int64  // sha256 → drop the connection after n bytes, once
+	stall    map[string]int64  // sha256 → stop sending after n bytes until the client gives up, once
 	// what was asked
 	bodies      int      // responses that carried a file body
 	cdnAuth     int      // CDN requests that carried an Authorization header
@@ -51,7 +52,7 @@ type fakeRepo struct {
 
 func newFakeHub(t *testing.T) *fakeHub {
 	h := &fakeHub{t: t, repos: map[string]*fakeRepo{}, blobs: map[string][]byte{},
-		tamper: map[string]bool{}, cutAfter: map[string]int64{}}
+		tamper: map[string]bool{}, cutAfter: map[string]int64{}, stall: map[string]int64{}}
 	h.cdn = httptest.NewServer(http.HandlerFunc(h.serveCDN))
 	h.hub = httptest.NewServer(http.HandlerFunc(h.serveHub))
 	t.Cleanup(func() { h.hub.Close(); h.cdn.Close() })
@@ -241,6 +242,8 @@ func (h *fakeHub) serveCDN(w http.ResponseWriter, r *http.Request) {
 	}
 	cut, doCut := h.cutAfter[sum]
 	delete(h.cutAfter, sum)
+	stall, doStall := h.stall[sum]
+	delete(h.stall, sum)
 	if r.Method == http.MethodGet {
 		h.bodies++
 		h.ranges = append(h.ranges, r.Header.Get("Range"))
@@ -256,6 +259,14 @@ func (h *fakeHub) serveCDN(w http.ResponseWriter, r *http.Request) {
 		w.Write(b[:cut])
 		w.(http.Flusher).Flush()
 		panic(http.ErrAbortHandler)
+	}
+	if doStall {
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(b[:stall])
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		return
 	}
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b))
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/whet-dev/whet/internal/llm"
 	"github.com/whet-dev/whet/internal/safetensors"
@@ -288,6 +289,32 @@ func TestInterruptedDownloadResumes(t *testing.T) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if last := h.ranges[len(h.ranges)-1]; last != "bytes="+strconv.FormatInt(cut, 10)+"-" {
+		t.Fatalf("resume sent Range %q", last)
+	}
+}
+
+func TestStalledDownloadIsCutAndResumes(t *testing.T) {
+	defer func(d time.Duration) { stallTimeout = d }(stallTimeout)
+	stallTimeout = 100 * time.Millisecond
+	h := newFakeHub(t)
+	files := tinyModel(t)
+	h.commit("org/tiny", files, "main")
+	weights := files["model.safetensors"]
+	sum := sha256Hex(weights)
+	h.stall[sum] = int64(len(weights) / 2)
+	cache := t.TempDir()
+	_, err := Pull(context.Background(), "hf://org/tiny", opts(h, cache))
+	if err == nil || !strings.Contains(err.Error(), "stalled") {
+		t.Fatalf("want a stalled-download error, got %v", err)
+	}
+	s, err := Pull(context.Background(), "hf://org/tiny", opts(h, cache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantFiles(t, s.Dir, files, "model.safetensors")
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if last := h.ranges[len(h.ranges)-1]; last != "bytes="+strconv.Itoa(len(weights)/2)+"-" {
 		t.Fatalf("resume sent Range %q", last)
 	}
 }

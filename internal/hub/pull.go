@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // pull asks the endpoint for the revision's commit and files and fetches
@@ -194,8 +196,10 @@ func (p *puller) download(ctx context.Context, commit, name string, meta fileMet
 		if off > 0 {
 			hdr = http.Header{"Range": {"bytes=" + strconv.FormatInt(off, 10) + "-"}}
 		}
-		resp, m, err := p.do(ctx, http.MethodGet, p.fileURL(commit, name), hdr)
+		rctx, cancel := context.WithCancelCause(ctx)
+		resp, m, err := p.do(rctx, http.MethodGet, p.fileURL(commit, name), hdr)
 		if err != nil {
+			cancel(nil)
 			return "", fetched, err
 		}
 		if meta.sha256 == "" && meta.gitSHA1 == "" {
@@ -210,6 +214,7 @@ func (p *puller) download(ctx context.Context, commit, name string, meta fileMet
 		case http.StatusPartialContent:
 			if start, total, ok := contentRange(resp.Header.Get("Content-Range")); !ok || start != off {
 				resp.Body.Close()
+				cancel(nil)
 				os.Remove(part)
 				continue
 			} else if meta.size < 0 {
@@ -217,22 +222,34 @@ func (p *puller) download(ctx context.Context, commit, name string, meta fileMet
 			}
 		case http.StatusRequestedRangeNotSatisfiable:
 			resp.Body.Close()
+			cancel(nil)
 			os.Remove(part)
 			continue
 		default:
 			err := p.statusErr(resp, what)
 			resp.Body.Close()
+			cancel(nil)
 			return "", fetched, err
 		}
 		if meta.size < 0 && resp.StatusCode == http.StatusOK && resp.ContentLength >= 0 {
 			meta.size = resp.ContentLength
 		}
-		n, err := p.receive(part, off, resp.Body, name, meta.size)
+		// A connection that stops delivering bytes is cut after stallTimeout
+		// (the partial file stays for the next attempt to resume).
+		watchdog := time.AfterFunc(stallTimeout, func() { cancel(errStalled) })
+		body := &stallReader{r: resp.Body, t: watchdog}
+		n, err := p.receive(part, off, body, name, meta.size)
+		watchdog.Stop()
 		resp.Body.Close()
+		stalled := errors.Is(context.Cause(rctx), errStalled)
+		cancel(nil)
 		fetched += n
 		if err != nil {
 			if ctx.Err() != nil {
 				return "", fetched, ctx.Err()
+			}
+			if stalled {
+				err = errStalled
 			}
 			return "", fetched, fmt.Errorf("hub: download %s (resumable): %w", what, err)
 		}
@@ -252,6 +269,25 @@ func (p *puller) download(ctx context.Context, commit, name string, meta fileMet
 		return "", fetched, fmt.Errorf("hub: %s: %w", what, err)
 	}
 	return sha, fetched, nil
+}
+
+// stallTimeout is how long a download may go without receiving a byte.
+var stallTimeout = time.Minute
+
+var errStalled = errors.New("no data received for a while (stalled connection)")
+
+// stallReader re-arms the stall watchdog on every read that brings data.
+type stallReader struct {
+	r io.Reader
+	t *time.Timer
+}
+
+func (s *stallReader) Read(b []byte) (int, error) {
+	n, err := s.r.Read(b)
+	if n > 0 {
+		s.t.Reset(stallTimeout)
+	}
+	return n, err
 }
 
 // receive appends body to part at off (truncating first when off is 0).
