@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -110,7 +111,11 @@ func (p *puller) walk(commit string, listing []remoteFile, visit func(remoteFile
 			if err != nil {
 				return err
 			}
-			files = append(files, shards...)
+			for _, sh := range shards {
+				if !slices.ContainsFunc(files, func(f remoteFile) bool { return f.Name == sh.Name }) {
+					files = append(files, sh)
+				}
+			}
 		}
 	}
 	for _, f := range files {
@@ -186,7 +191,7 @@ func (p *puller) download(ctx context.Context, commit, name string, meta fileMet
 	var fetched int64
 	for attempt := 0; ; attempt++ {
 		if attempt == 3 {
-			return "", fetched, fmt.Errorf("hub: %s: the server does not honour range requests", what)
+			return "", fetched, fmt.Errorf("hub: %s: could not resume the download (the server does not honour range requests)", what)
 		}
 		var off int64
 		if fi, err := os.Stat(part); err == nil {
