@@ -11,11 +11,16 @@ import (
 
 func tinyModel(t *testing.T, arch string) *llm.Model {
 	t.Helper()
+	return tinyModelSeed(t, arch, 42)
+}
+
+func tinyModelSeed(t *testing.T, arch string, seed uint64) *llm.Model {
+	t.Helper()
 	c, err := llm.Preset("tiny", arch)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := llm.New(c, 42)
+	m, err := llm.New(c, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
