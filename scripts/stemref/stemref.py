@@ -15,6 +15,11 @@ dependency of whet.
       stems whole word lists (e.g. /usr/share/dict/ngerman) into
       OUTDIR/<lang>.tsv for the agreement check:
       go test ./internal/rag -run TestStemVocab -stemvocab OUTDIR
+
+  scripts/stemref/stemref.py synth OUTDIR [N]
+      like vocab, for N (default 100000) made-up words per language: random
+      syllables followed by up to three suffixes taken from the reference
+      stemmer's own suffix tables, so every rule fires many times.
 """
 import os
 import sys
@@ -77,9 +82,47 @@ def vocab(outdir, pairs):
         print("%s: %d words" % (lang, len(words)))
 
 
+def suffixes(algo):
+    """The lowercase strings in the reference stemmer's among tables."""
+    import re
+    src = open(os.path.join(os.path.dirname(snowballstemmer.__file__), algo + "_stemmer.py"), encoding="utf-8").read()
+    out = set()
+    for m in re.finditer(r'Among\(u"(.*?)", ', src):
+        w = m.group(1).encode("ascii").decode("unicode_escape")
+        if w and w == w.lower() and all(c.isalpha() for c in w):
+            out.add(w)
+    return sorted(out)
+
+
+def synth(outdir, n):
+    import random
+    os.makedirs(outdir, exist_ok=True)
+    for lang in sorted(ALGO):
+        st = snowballstemmer.stemmer(ALGO[lang])
+        sufs = suffixes(ALGO[lang])
+        letters = sorted(set("".join(sufs)) | set("abcdefghijklmnopqrstuvwxyz" if lang != "ru" else ""))
+        vowels = [c for c in letters if c in "aeiouyäöüåæøéèêëáàâíìîïóòôõúùûãœ" + "аеёиоуыэюя"]
+        cons = [c for c in letters if c not in vowels]
+        rnd = random.Random(lang)
+        seen = set()
+        with open(os.path.join(outdir, lang + ".tsv"), "w", encoding="utf-8") as f:
+            while len(seen) < n:
+                w = "".join(rnd.choice(cons) + rnd.choice(vowels) if rnd.random() < 0.8 else rnd.choice(letters)
+                            for _ in range(rnd.randint(1, 4)))
+                for _ in range(rnd.choice([0, 1, 1, 1, 2, 2, 3])):
+                    w += rnd.choice(sufs)
+                if w in seen:
+                    continue
+                seen.add(w)
+                f.write("%s\t%s\n" % (w, st.stemWord(w)))
+        print("%s: %d words, %d suffixes" % (lang, len(seen), len(sufs)))
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 2 and sys.argv[1] == "golden":
         golden()
+    elif len(sys.argv) >= 3 and sys.argv[1] == "synth":
+        synth(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 100000)
     elif len(sys.argv) >= 3 and sys.argv[1] == "vocab":
         vocab(sys.argv[2], sys.argv[3:])
     else:
