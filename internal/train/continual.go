@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/whet-dev/whet/internal/llm"
@@ -40,4 +41,70 @@ func MixReplay(fresh, old []Example, ratio float64, seed uint64) []Example {
 		out = append(out, old[perm[i%len(old)]])
 	}
 	return out
+}
+
+// MixWeighted returns n examples (0: the sum of the sets' sizes) drawn
+// from sets in proportion to weights: multi-task training. Each set gives
+// its share n·wᵢ/Σw (rounded by largest remainder, so the proportions are
+// exact up to one example), drawn in a seeded order without replacement
+// until the set is exhausted, then cycling through it again; the result is
+// shuffled. Weights must be ≥ 0 with a positive sum, and a set with a
+// positive weight must not be empty. Same arguments, same result.
+func MixWeighted(sets [][]Example, weights []float64, n int, seed uint64) ([]Example, error) {
+	if len(sets) == 0 || len(sets) != len(weights) {
+		return nil, fmt.Errorf("%w: mix: %d sets with %d weights", ErrData, len(sets), len(weights))
+	}
+	if n < 0 {
+		return nil, fmt.Errorf("%w: mix: %d examples", ErrData, n)
+	}
+	var sum float64
+	size := 0
+	for i, w := range weights {
+		if w < 0 || math.IsNaN(w) || math.IsInf(w, 0) {
+			return nil, fmt.Errorf("%w: mix: weight %v of set %d (want a finite weight ≥ 0)", ErrData, w, i)
+		}
+		if w > 0 && len(sets[i]) == 0 {
+			return nil, fmt.Errorf("%w: mix: set %d is empty but weighted %v", ErrData, i, w)
+		}
+		sum += w
+		size += len(sets[i])
+	}
+	if sum <= 0 {
+		return nil, fmt.Errorf("%w: mix: the weights sum to 0", ErrData)
+	}
+	if n == 0 {
+		n = size
+	}
+	counts := make([]int, len(sets))
+	rem := make([]float64, len(sets))
+	given := 0
+	for i, w := range weights {
+		q := float64(n) * w / sum
+		counts[i] = int(q)
+		rem[i] = q - float64(counts[i])
+		given += counts[i]
+	}
+	for ; given < n; given++ {
+		best := -1
+		for i := range rem {
+			if weights[i] > 0 && (best < 0 || rem[i] > rem[best]) {
+				best = i
+			}
+		}
+		counts[best]++
+		rem[best] = -1
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x313))
+	out := make([]Example, 0, n)
+	for i, set := range sets {
+		if counts[i] == 0 {
+			continue
+		}
+		perm := rng.Perm(len(set))
+		for k := 0; k < counts[i]; k++ {
+			out = append(out, set[perm[k%len(set)]])
+		}
+	}
+	rng.Shuffle(len(out), func(a, b int) { out[a], out[b] = out[b], out[a] })
+	return out, nil
 }
