@@ -411,6 +411,9 @@ whet train and whet model merge load.`,
 			adjust := func(c *train.PretrainConfig) {
 				c.SeqLen, c.BatchSize, c.Micro, c.Steps, c.Epochs = seqLen, batch, micro, steps, epochs
 				c.LR, c.Warmup, c.MaxTime, c.Seed = lr, warmup, maxTime, seed
+				if maxTime > 0 && !fl.Changed("epochs") {
+					c.Epochs = 0 // the clock alone bounds the run
+				}
 				c.MinLR = lr / 10
 				if fl.Changed("min-lr") {
 					c.MinLR = minLR
@@ -453,7 +456,7 @@ whet train and whet model merge load.`,
 	f.IntVar(&batch, "batch-size", 8, "windows per optimizer step")
 	f.IntVar(&micro, "micro-batch", 0, "windows per forward/backward pass (less memory); 0: the whole batch")
 	f.IntVar(&steps, "steps", 0, "optimizer steps (0: --epochs passes over the corpus)")
-	f.Float64Var(&epochs, "epochs", 1, "passes over the corpus when --steps is 0")
+	f.Float64Var(&epochs, "epochs", 1, "passes over the corpus when --steps is 0 (with --max-time: no limit unless given)")
 	f.DurationVar(&maxTime, "max-time", 0, "stop after this long (e.g. 2m); the schedule follows the clock")
 	f.Float64Var(&lr, "lr", 1e-3, "peak learning rate")
 	f.Float64Var(&minLR, "min-lr", 0, "final learning rate of the cosine (default lr/10)")

@@ -2,6 +2,7 @@ package llm
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/whet-dev/whet/internal/tensor"
 )
@@ -176,11 +177,8 @@ func (ft *FullTrainer) Backward(dloss []float32) error {
 	if N == 0 || len(dloss) != N || len(tr.xs) != len(m.Layers)+1 {
 		return fmt.Errorf("llm: full backward: needs a Forward and %d losses (got %d)", N, len(dloss))
 	}
-	C, Q, KV, F, V := c.HiddenSize, c.QDim(), c.KVDim(), c.IntermediateSize, c.VocabSize
-	tr.dx, tr.dxn = grow(tr.dx, N*C), grow(tr.dxn, N*C)
-	tr.dq, tr.datt = grow(tr.dq, N*Q), grow(tr.datt, N*Q)
-	tr.dk, tr.dv = grow(tr.dk, N*KV), grow(tr.dv, N*KV)
-	tr.dact, tr.dup = grow(tr.dact, N*F), grow(tr.dup, N*F)
+	C, V := c.HiddenSize, c.VocabSize
+	ft.growBackward(N)
 
 	// Final norm and LM head, recomputing logits per chunk of target rows.
 	dxf := tr.dxn
@@ -213,6 +211,114 @@ func (ft *FullTrainer) Backward(dloss []float32) error {
 			copy(dxf[row*C:(row+1)*C], tr.xc[i*C:(i+1)*C])
 		}
 	}
+	ft.backwardFromHead(dxf)
+	return nil
+}
+
+// ForwardBackward runs the batch forward and backward in one pass for the
+// objective dscale·Σ_t −logp[t] over the rows with a target (dscale =
+// 1/count gives the mean token loss): each chunk of LM-head logits turns
+// into its gradient as soon as its loss is known, so the logits are
+// computed once instead of again in Backward. It returns Σ −logp and the
+// number of target rows. Distillation batches are not supported.
+func (ft *FullTrainer) ForwardBackward(b *Batch, dscale float32) (lossSum float64, count int, err error) {
+	if b.Teacher != nil {
+		return 0, 0, fmt.Errorf("llm: full forward-backward: distillation batches need Forward and Backward")
+	}
+	// The trunk runs with every row masked, so Forward skips the head.
+	masked := *b
+	masked.Targets = make([]int, len(b.Targets))
+	for i := range masked.Targets {
+		masked.Targets[i] = -1
+	}
+	if len(b.Targets) != len(b.Tokens) {
+		return 0, 0, fmt.Errorf("llm: full forward-backward: %d tokens, %d targets", len(b.Tokens), len(b.Targets))
+	}
+	for _, tg := range b.Targets {
+		if tg >= ft.tr.m.Config.VocabSize {
+			return 0, 0, fmt.Errorf("llm: full forward-backward: target outside vocabulary [0,%d)", ft.tr.m.Config.VocabSize)
+		}
+	}
+	if _, err := ft.Forward(&masked); err != nil {
+		return 0, 0, err
+	}
+	tr, g := ft.tr, ft.p
+	m, c := tr.m, tr.m.Config
+	N := len(b.Tokens)
+	C, V := c.HiddenSize, c.VocabSize
+	tr.b.Targets = b.Targets
+	tr.rows = tr.rows[:0]
+	for i, tg := range b.Targets {
+		if tg >= 0 {
+			tr.rows = append(tr.rows, i)
+		}
+	}
+	ft.growBackward(N)
+	dxf := tr.dxn
+	clear(dxf)
+	var tg [lmChunk]int
+	for r0 := 0; r0 < len(tr.rows); r0 += lmChunk {
+		n := min(lmChunk, len(tr.rows)-r0)
+		tr.headLogits(r0, n, tg[:])
+		dlog := tr.dlog[:n*V]
+		for i := 0; i < n; i++ {
+			row := dlog[i*V : (i+1)*V]
+			lossSum -= float64(softmaxLogp(row, tg[i]))
+			tensor.Scale(row, dscale)
+			row[tg[i]] -= dscale
+		}
+		tensor.MatMulTN(g.gHead, dlog, tr.xc[:n*C], V, C, n, true)
+		clear(tr.xc[:n*C])
+		m.LMHead.W.MulAcc(tr.xc[:n*C], dlog, n)
+		for i := 0; i < n; i++ {
+			row := tr.rows[r0+i]
+			copy(dxf[row*C:(row+1)*C], tr.xc[i*C:(i+1)*C])
+		}
+	}
+	ft.backwardFromHead(dxf)
+	return lossSum, len(tr.rows), nil
+}
+
+// softmaxLogp overwrites row with softmax(row) and returns log p[target],
+// in float64 when p[target] would underflow float32 (as
+// CrossEntropyForward).
+func softmaxLogp(row []float32, target int) float32 {
+	zt, mx := row[target], row[0]
+	for _, v := range row {
+		mx = max(mx, v)
+	}
+	var lp float32
+	if zt-mx <= -60 {
+		var s float64
+		for _, v := range row {
+			s += math.Exp(float64(v - mx))
+		}
+		lp = float32(float64(zt-mx) - math.Log(s))
+	}
+	tensor.SoftmaxInPlace(row)
+	if zt-mx > -60 {
+		lp = float32(math.Log(float64(row[target])))
+	}
+	return lp
+}
+
+// growBackward sizes the backward buffers for N rows.
+func (ft *FullTrainer) growBackward(N int) {
+	tr, c := ft.tr, ft.tr.m.Config
+	C, Q, KV, F := c.HiddenSize, c.QDim(), c.KVDim(), c.IntermediateSize
+	tr.dx, tr.dxn = grow(tr.dx, N*C), grow(tr.dxn, N*C)
+	tr.dq, tr.datt = grow(tr.dq, N*Q), grow(tr.datt, N*Q)
+	tr.dk, tr.dv = grow(tr.dk, N*KV), grow(tr.dv, N*KV)
+	tr.dact, tr.dup = grow(tr.dact, N*F), grow(tr.dup, N*F)
+}
+
+// backwardFromHead backpropagates dxf [N×C], the gradient with respect to
+// the final norm's output, through the norm, every layer and the
+// embedding.
+func (ft *FullTrainer) backwardFromHead(dxf []float32) {
+	tr, g := ft.tr, ft.p
+	m, c := tr.m, tr.m.Config
+	N, C := len(tr.b.Tokens), c.HiddenSize
 	clear(tr.dx)
 	L := len(m.Layers)
 	RMSNormBackward(tr.dx, g.gNorm, dxf, tr.xs[L], m.Norm, tr.rstdF, N, C)
@@ -224,7 +330,6 @@ func (ft *FullTrainer) Backward(dloss []float32) error {
 		ft.layerBackward(l, a)
 	}
 	EmbeddingBackward(g.gEmbed, tr.dx, tr.b.Tokens, C)
-	return nil
 }
 
 // linBackward adds module j's input gradient dy·W into dx and accumulates

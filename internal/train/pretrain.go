@@ -26,10 +26,11 @@ type PretrainConfig struct {
 	BatchSize int     // windows per optimizer step; 0: 8
 	Micro     int     // windows per forward/backward (memory bound); 0: BatchSize
 	Steps     int     // optimizer steps; 0: Epochs passes over the windows
-	Epochs    float64 // used when Steps is 0; 0: 1
+	Epochs    float64 // used when Steps is 0; 0: 1, or no limit with MaxTime
 	// MaxTime stops the run after that long (0: no limit). The cosine then
 	// follows whichever of steps and time runs out first, so a time-bound
-	// run still ends at MinLR.
+	// run still ends at MinLR. With MaxTime and neither Steps nor Epochs
+	// the run lasts exactly MaxTime.
 	MaxTime     time.Duration
 	LR          float64 // peak learning rate; 0: 1e-3
 	MinLR       float64 // where the cosine ends; 0: LR/10
@@ -75,7 +76,7 @@ func (c *PretrainConfig) defaults(m *llm.Model) {
 	if c.Micro <= 0 || c.Micro > c.BatchSize {
 		c.Micro = c.BatchSize
 	}
-	if c.Epochs <= 0 {
+	if c.Epochs <= 0 && (c.Steps > 0 || c.MaxTime <= 0) {
 		c.Epochs = 1
 	}
 	if c.LR <= 0 {
@@ -170,9 +171,13 @@ func NewPretrainer(m *llm.Model, docs [][]int, cfg PretrainConfig) (*Pretrainer,
 	if len(pt.train) == 0 {
 		return nil, ErrNoData
 	}
-	pt.total = cfg.Steps
-	if pt.total <= 0 {
+	switch {
+	case cfg.Steps > 0:
+		pt.total = cfg.Steps
+	case cfg.Epochs > 0:
 		pt.total = max(1, int(math.Ceil(cfg.Epochs*float64(len(pt.train))/float64(cfg.BatchSize))))
+	default: // time-bound
+		pt.total = math.MaxInt32
 	}
 	p, err := llm.NewFullParams(m)
 	if err != nil {
@@ -333,20 +338,13 @@ func (pt *Pretrainer) Run(ctx context.Context, progress func(PretrainStats)) (Pr
 		stepTokens = 0
 		for m0 := 0; m0 < len(ws); m0 += c.Micro {
 			b := packWindows(ws[m0:min(m0+c.Micro, len(ws))])
-			logp, err := pt.ft.Forward(b)
+			// The step's loss is the mean over all its target tokens, so
+			// every micro-batch scales by the step's count.
+			sum, _, err := pt.ft.ForwardBackward(b, 1/float32(max(targets, 1)))
 			if err != nil {
 				return st, fmt.Errorf("train: step %d: %w", pt.step+1, err)
 			}
-			dloss := make([]float32, len(b.Tokens))
-			for t, tg := range b.Targets {
-				if tg >= 0 {
-					lossSum -= float64(logp[t])
-					dloss[t] = 1 / float32(max(targets, 1))
-				}
-			}
-			if err := pt.ft.Backward(dloss); err != nil {
-				return st, fmt.Errorf("train: step %d: %w", pt.step+1, err)
-			}
+			lossSum += sum
 			stepTokens += len(b.Tokens)
 		}
 		lr := pt.lr(pt.step, frac)
@@ -362,10 +360,15 @@ func (pt *Pretrainer) Run(ctx context.Context, progress func(PretrainStats)) (Pr
 		st.Elapsed = pt.elapsed + now
 		st.TokensPerSec = float64(st.Tokens) / now.Seconds()
 		perStep := now / time.Duration(pt.step+1-first)
-		st.ETA = perStep * time.Duration(pt.total-pt.step-1)
+		st.ETA = time.Duration(min(float64(perStep)*float64(pt.total-pt.step-1), math.MaxInt64/2))
 		timeUp := c.MaxTime > 0 && st.Elapsed >= c.MaxTime
 		if c.MaxTime > 0 {
-			st.ETA = min(st.ETA, max(c.MaxTime-st.Elapsed, 0))
+			// Time-bound: report the steps the clock leaves room for.
+			left := max(c.MaxTime-st.Elapsed, 0)
+			if left < st.ETA {
+				st.ETA = left
+				st.Total = min(pt.total, pt.step+1+int(left/max(perStep, 1)))
+			}
 		}
 		st.HasVal = false
 		last := pt.step+1 == pt.total || timeUp

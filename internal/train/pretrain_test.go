@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/whet-dev/whet/internal/llm"
 )
@@ -239,5 +240,31 @@ func TestPretrainSavedModelGenerates(t *testing.T) {
 	}
 	if ok < 3 {
 		t.Fatalf("%d of 4 greedy continuations follow the counting rule", ok)
+	}
+}
+
+// TestPretrainTimeBound runs with MaxTime and neither Steps nor Epochs: the
+// run stops on the clock, and the learning rate warms up and then only
+// falls (the cosine follows the clock).
+func TestPretrainTimeBound(t *testing.T) {
+	cfg := pretrainCfg()
+	cfg.Steps, cfg.EvalFraction, cfg.MaxTime, cfg.Warmup = 0, 0, 300*time.Millisecond, 2
+	var lrs []float64
+	st, err := Pretrain(context.Background(), pretrainModel(t, "llama"), countingCorpus(20, 4), cfg, func(s PretrainStats) {
+		lrs = append(lrs, s.LR)
+		if s.Total < s.Step {
+			t.Errorf("step %d of %d", s.Step, s.Total)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Elapsed < cfg.MaxTime || st.Step != len(lrs) || st.Step < 2 {
+		t.Fatalf("stopped at step %d after %v (%d progress calls)", st.Step, st.Elapsed, len(lrs))
+	}
+	for i := cfg.Warmup; i < len(lrs); i++ {
+		if lrs[i] > lrs[i-1] || lrs[i] < cfg.MinLR {
+			t.Fatalf("learning rates %v: not a warm-up then a decay to ≥ MinLR", lrs)
+		}
 	}
 }
