@@ -17,6 +17,7 @@ import (
 	"github.com/whet-dev/whet/internal/auth"
 	"github.com/whet-dev/whet/internal/blob"
 	"github.com/whet-dev/whet/internal/dataset"
+	"github.com/whet-dev/whet/internal/finetune"
 	"github.com/whet-dev/whet/internal/ingest"
 	"github.com/whet-dev/whet/internal/jobs"
 	"github.com/whet-dev/whet/internal/rag"
@@ -42,7 +43,9 @@ type Deps struct {
 	Ingest   *ingest.Ingester
 	// Indexes serves the retrieval routes (nil: they answer 503).
 	Indexes *rag.Service
-	Logger  *slog.Logger
+	// Training serves training runs and the model registry (nil: 503).
+	Training *finetune.Service
+	Logger   *slog.Logger
 	// MaxBodyBytes bounds every request body (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
 	// Now is the clock (default time.Now).
@@ -59,6 +62,7 @@ type Server struct {
 	datasets *dataset.Service
 	ingest   *ingest.Ingester
 	indexes  *rag.Service
+	training *finetune.Service
 	log      *slog.Logger
 	now      func() time.Time
 	maxBody  int64
@@ -80,7 +84,7 @@ func New(d Deps) *Server {
 	if d.MaxBodyBytes <= 0 {
 		d.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	s := &Server{db: d.DB, auth: d.Auth, audit: d.Audit, jobs: d.Jobs, blob: d.Blob, datasets: d.Datasets, ingest: d.Ingest, indexes: d.Indexes, log: d.Logger, now: d.Now, maxBody: d.MaxBodyBytes, mux: http.NewServeMux()}
+	s := &Server{db: d.DB, auth: d.Auth, audit: d.Audit, jobs: d.Jobs, blob: d.Blob, datasets: d.Datasets, ingest: d.Ingest, indexes: d.Indexes, training: d.Training, log: d.Logger, now: d.Now, maxBody: d.MaxBodyBytes, mux: http.NewServeMux()}
 	s.metrics = newMetrics(s.jobs)
 	if s.indexes != nil {
 		s.metrics.reg.MustRegister(newIndexCollector(s.indexes))
@@ -110,6 +114,8 @@ func New(d Deps) *Server {
 	s.registerJobs(s.api)
 	s.registerDatasets(s.api)
 	s.registerIndexes(s.api)
+	s.registerTraining(s.api)
+	s.registerModels(s.api)
 
 	s.handler = s.middleware(s.mux)
 	return s

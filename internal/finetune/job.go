@@ -176,7 +176,7 @@ func (s *Service) handle(ctx context.Context, jr *jobs.Run) error {
 		}
 	}
 
-	tr := &tracker{s: s, ctx: ctx, jr: jr, runID: row.ID, dir: ckptDir, total: totalSteps(d.n(), spec.Train),
+	tr := &tracker{s: s, ctx: ctx, jr: jr, pref: spec.Method == "dpo" || spec.Method == "ipo", runID: row.ID, dir: ckptDir, total: totalSteps(d.n(), spec.Train),
 		metrics: Metrics{Examples: d.n(), Tokens: d.Tokens, ValExamples: len(d.Val) + len(d.ValPairs)}}
 	tr.metrics.TotalSteps = tr.total
 	if err := tr.resume(ctx, run, tmp); err != nil {

@@ -26,6 +26,7 @@ type tracker struct {
 	runID string
 	dir   string // train.Run's checkpoint folder
 	total int
+	pref  bool // DPO/IPO: record margin and accuracy
 
 	mu          sync.Mutex
 	metrics     Metrics
@@ -77,7 +78,7 @@ func (t *tracker) progress(st train.Stats) {
 	if st.Elapsed > 0 {
 		pt.TokensPerS = float64(st.Tokens) / st.Elapsed.Seconds()
 	}
-	if st.Margin != 0 || st.Accuracy != 0 {
+	if t.pref {
 		m, a := st.Margin, st.Accuracy
 		pt.Margin, pt.Accuracy = &m, &a
 	}

@@ -143,7 +143,13 @@ func (s *Service) Create(ctx context.Context, orgID, actorID, projectID string, 
 		_, _ = s.Jobs.Cancel(context.WithoutCancel(ctx), orgID, j.ID, actorID)
 		return nil, fmt.Errorf("finetune: create run: %w", err)
 	}
-	return s.Get(ctx, orgID, id)
+	r, err := s.Get(ctx, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	// Answer the state at creation even if a worker claimed it already.
+	r.Status, r.Progress, r.Stage, r.ETA = string(jobs.StatusQueued), 0, "", nil
+	return r, nil
 }
 
 // checkRefs checks that the datasets and models a spec names exist for
