@@ -266,6 +266,31 @@ func sizeToTokenizer(cfg *llm.Config, dir string) error {
 	return cfg.Validate()
 }
 
+// initModelWithTokenizer writes into out a randomly initialised f32 model
+// of the preset ("small" for the quickstart) and architecture, sized to the
+// tokenizer in tokDir, with the tokenizer's files: what `whet model init
+// --preset P --arch A --tokenizer DIR` does.
+func initModelWithTokenizer(preset, arch, tokDir, out string, seed uint64) (*llm.Model, error) {
+	cfg, err := llm.Preset(preset, arch)
+	if err != nil {
+		return nil, err
+	}
+	if err := sizeToTokenizer(&cfg, tokDir); err != nil {
+		return nil, err
+	}
+	m, err := llm.New(cfg, seed)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Save(out); err != nil {
+		return nil, err
+	}
+	if err := copyTokenizerFiles(tokDir, out); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 // pretrainSummary is what `whet model pretrain --json` prints.
 type pretrainSummary struct {
 	Out          string    `json:"out"`

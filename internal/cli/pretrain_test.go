@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -64,6 +65,11 @@ func TestTokenizeTrainModelInitPretrainGenerate(t *testing.T) {
 		}
 	}
 
+	// The in-process helper the quickstart calls.
+	qm, err := initModelWithTokenizer("tiny", "qwen2", tok, filepath.Join(root, "qwen"), 1)
+	if err != nil || qm.Config.VocabSize != ts.VocabSize || qm.Config.BOSTokenID != 0 || !slices.Equal(qm.Config.EOSTokenIDs, []int{0, 2}) {
+		t.Fatalf("initModelWithTokenizer: %v %+v", err, qm)
+	}
 	if code, _, errs := runWhet(t, "model", "init", "--preset", "tiny", "--tokenizer", tok, "--out", initDir, "--seed", "1"); code != 0 {
 		t.Fatalf("model init: %d %s", code, errs)
 	}
