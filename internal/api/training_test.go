@@ -269,6 +269,58 @@ func TestTrainingRunsEndToEnd(t *testing.T) {
 			}
 		})
 
+		t.Run("early stopping", func(t *testing.T) {
+			// A far too large learning rate makes the validation loss worse
+			// after the first epoch: patience 1 stops the run there.
+			body := strings.Replace(e.body(`,"max_grad_norm":0`), `"epochs":2`, `"epochs":20`, 1)
+			body = strings.Replace(body, `"lr":0.001`, `"lr":0.5`, 1)
+			body = strings.Replace(body, `"method"`, `"callbacks":{"early_stopping":{"patience":1}},"method"`, 1)
+			code, created := e.post(t, "", body)
+			if code != http.StatusCreated {
+				t.Fatalf("create: %d %v", code, created)
+			}
+			r, err := e.owner.WaitTrainingRun(ctx, created["run_id"].(string), nil)
+			if err != nil || r.Status != "succeeded" {
+				t.Fatalf("run %+v %v", r, err)
+			}
+			evals := 0
+			for _, p := range r.Metrics.History {
+				if p.ValLoss != nil {
+					evals++
+					if p.Step%4 != 0 {
+						t.Errorf("validation pass at step %d, want once per epoch (4 steps)", p.Step)
+					}
+				}
+			}
+			if r.Metrics.Stopped != "early_stopping" || r.Metrics.Step >= 80 || evals < 2 || r.Metrics.BestStep == 0 || r.Metrics.ValLoss == nil {
+				t.Fatalf("early stopping: stopped %q after %d steps, %d passes, best step %d", r.Metrics.Stopped, r.Metrics.Step, evals, r.Metrics.BestStep)
+			}
+			noVal := strings.Replace(body, e.ds.ID, e.prefs.ID, 1)
+			noVal = strings.Replace(noVal, `"sft"`, `"dpo"`, 1)
+			if code, p := e.post(t, "", noVal); code != http.StatusUnprocessableEntity || !strings.Contains(fmt.Sprint(p["errors"]), "body/callbacks/early_stopping") {
+				t.Fatalf("early stopping without validation records: %d %v", code, p)
+			}
+		})
+
+		t.Run("mix", func(t *testing.T) {
+			more, err := e.dsvc.Create(ctx, e.orgID, "test", e.project, "more", dataset.KindInstruction, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			finetunetest.AddVersion(t, e.dsvc, e.orgID, more, finetunetest.ReverseRecords(8), nil)
+			plan, err := e.owner.PlanTrainingRun(ctx, e.project, []byte(e.body(`,"mix":[{"dataset_id":"`+more.ID+`","weight":1}]`)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if plan.Examples != 24 {
+				t.Fatalf("mixed plan has %d examples, want 16 + 8", plan.Examples)
+			}
+			if code, p := e.post(t, "?dry_run=true", e.body(`,"mix":[{"dataset_id":"`+e.prefs.ID+`","weight":1}]`)); code != http.StatusUnprocessableEntity ||
+				!strings.Contains(fmt.Sprint(p["errors"]), "body/train/mix/0/dataset_id") {
+				t.Fatalf("mixing preference data into sft: %d %v", code, p)
+			}
+		})
+
 		t.Run("cancel", func(t *testing.T) {
 			long := strings.Replace(e.body(""), `"epochs":2`, `"epochs":1000`, 1)
 			code, created := e.post(t, "", long)

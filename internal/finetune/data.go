@@ -72,10 +72,7 @@ func (s *Service) loadData(ctx context.Context, orgID string, spec RunSpec, fm t
 		return nil, err
 	}
 	d := &data{Name: ds.Name, Ref: DatasetRef{ID: ds.ID, Version: v.Version, URI: v.URI, LineageHash: v.LineageHash, ManifestDigest: v.ManifestDigest}}
-	valSplit := spec.Train.ValidationSplit
-	if valSplit == "" {
-		valSplit = "validation"
-	}
+	valSplit := valSplitOf(spec)
 	pref := spec.Method == "dpo" || spec.Method == "ipo"
 	for i, r := range recs {
 		split := items[i].Split
@@ -124,6 +121,30 @@ func (s *Service) loadData(ctx context.Context, orgID string, spec RunSpec, fm t
 		}
 		d.Examples = train.MixReplay(d.Examples, old, rp.Ratio, *spec.Train.Seed)
 	}
+	if len(spec.Train.Mix) > 0 && !pref {
+		sets, weights := [][]train.Example{d.Examples}, []float64{1}
+		for _, mx := range spec.Train.Mix {
+			_, _, mitems, mrecs, err := s.versionRecords(ctx, orgID, mx.DatasetID, "latest")
+			if err != nil {
+				return nil, fmt.Errorf("mix dataset %s: %w", mx.DatasetID, err)
+			}
+			var set []train.Example
+			for i, r := range mrecs {
+				if mitems[i].Split == "validation" || mitems[i].Split == "test" {
+					continue
+				}
+				ex, err := fm.SFT(r)
+				if err != nil {
+					return nil, fmt.Errorf("%w: mix item %s: %v", train.ErrData, mitems[i].ID, err)
+				}
+				set = append(set, ex)
+			}
+			sets, weights = append(sets, set), append(weights, mx.Weight)
+		}
+		if d.Examples, err = train.MixWeighted(sets, weights, 0, *spec.Train.Seed); err != nil {
+			return nil, err
+		}
+	}
 	for _, ex := range d.Examples {
 		d.Tokens += int64(len(ex.Tokens))
 	}
@@ -142,4 +163,12 @@ func totalSteps(n int, t TrainSpec) int {
 		total = min(total, t.MaxSteps)
 	}
 	return total
+}
+
+// valSplitOf is the split held out for validation.
+func valSplitOf(spec RunSpec) string {
+	if spec.Train.ValidationSplit != "" {
+		return spec.Train.ValidationSplit
+	}
+	return "validation"
 }

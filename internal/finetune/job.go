@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -86,14 +87,17 @@ func trainConfig(spec RunSpec, ckptDir string) train.Config {
 	if method == "distill" {
 		method = "sft"
 	}
-	return train.Config{Method: method, Epochs: t.Epochs, BatchSize: t.BatchSize, GradAccum: t.GradAccum, LR: t.LR, Schedule: t.Schedule,
+	c := train.Config{Method: method, Epochs: t.Epochs, BatchSize: t.BatchSize, GradAccum: t.GradAccum, LR: t.LR, Schedule: t.Schedule,
 		Warmup: t.WarmupSteps, WeightDecay: t.WeightDecay, ClipNorm: *t.MaxGradNorm, Seed: *t.Seed, Beta: t.Beta,
 		GradientCheckpointing: t.GradientCheckpointing, CheckpointEvery: t.CheckpointEvery, CheckpointDir: ckptDir, MaxSteps: t.MaxSteps,
 		LoRA: llm.LoRAConfig{R: spec.PEFT.R, Alpha: spec.PEFT.Alpha, Dropout: *spec.PEFT.Dropout, RSLoRA: spec.PEFT.UseRSLoRA,
 			Targets: spec.PEFT.TargetModules}}
-	// TODO(finetune): wire callbacks.early_stopping.patience to
-	// train.Config.EvalEvery/Patience and Run.SetValidation once they land
-	// in internal/train; until then the run reports the final val_loss.
+	if cb := spec.Callbacks; cb != nil && cb.EarlyStopping != nil {
+		// Validation passes run once per epoch (EvalEvery 0), as
+		// transformers' evaluation_strategy "epoch".
+		c.Patience = cb.EarlyStopping.Patience
+	}
+	return c
 }
 
 // baseDType is the storage format of the frozen base.
@@ -176,6 +180,16 @@ func (s *Service) handle(ctx context.Context, jr *jobs.Run) error {
 		}
 	}
 
+	if len(d.Val) > 0 {
+		run.SetValidation(d.Val)
+	}
+	if len(d.ValPairs) > 0 {
+		run.SetValidationPairs(d.ValPairs)
+	}
+	if spec.Callbacks != nil && spec.Callbacks.EarlyStopping != nil && len(d.Val)+len(d.ValPairs) == 0 {
+		return jobs.Permanent(fmt.Errorf("%w: early stopping needs validation records (split %q) in dataset version %s", train.ErrData,
+			valSplitOf(spec), d.Ref.Version))
+	}
 	tr := &tracker{s: s, ctx: ctx, jr: jr, pref: spec.Method == "dpo" || spec.Method == "ipo", runID: row.ID, dir: ckptDir, total: totalSteps(d.n(), spec.Train),
 		metrics: Metrics{Examples: d.n(), Tokens: d.Tokens, ValExamples: len(d.Val) + len(d.ValPairs)}}
 	tr.metrics.TotalSteps = tr.total
@@ -220,7 +234,18 @@ func (s *Service) handle(ctx context.Context, jr *jobs.Run) error {
 		}
 	}
 	jr.Progress(0.99, "registering model version")
-	if len(d.Val) > 0 {
+	if st.Stopped != "" {
+		tr.metrics.Stopped, tr.metrics.BestStep = st.Stopped, st.BestStep
+		jr.Logf(slog.LevelInfo, "early stopping after step %d: no better validation loss for %d passes; kept the adapters of step %d (val_loss %.4f)",
+			st.Step, spec.Callbacks.EarlyStopping.Patience, st.BestStep, st.BestValLoss)
+	}
+	if st.Evaluated || st.BestStep > 0 {
+		vl := st.ValLoss
+		if st.Stopped != "" {
+			vl = st.BestValLoss
+		}
+		tr.metrics.ValLoss = &vl
+	} else if len(d.Val) > 0 {
 		vl, err := validationLoss(ctx, m, run.Params(), d.Val)
 		if err != nil {
 			return err
@@ -341,6 +366,11 @@ func (s *Service) storeCheckpoint(ctx context.Context, jr *jobs.Run, dir string,
 	if err != nil {
 		return "", err
 	}
+	best, err := s.putFiles(ctx, dir, []string{"best.bin"}, true)
+	if err != nil {
+		return "", err
+	}
+	maps.Copy(files, best)
 	b, _ := json.Marshal(checkpoint{Step: step, Files: files, History: hist})
 	if err := jr.SaveCheckpoint(ctx, b); err != nil {
 		return "", err

@@ -82,6 +82,14 @@ func (t *tracker) progress(st train.Stats) {
 		m, a := st.Margin, st.Accuracy
 		pt.Margin, pt.Accuracy = &m, &a
 	}
+	if st.Evaluated {
+		vl := st.ValLoss
+		pt.ValLoss = &vl
+		if t.pref {
+			va := st.ValAccuracy
+			pt.ValAccuracy = &va
+		}
+	}
 	t.mu.Lock()
 	t.metrics.History = append(t.metrics.History, pt)
 	t.metrics.Step, t.metrics.FinalLoss = st.Step, st.Loss

@@ -81,6 +81,9 @@ type Point struct {
 	ValLoss    *float64 `json:"val_loss,omitempty"`
 	Margin     *float64 `json:"reward_margin,omitempty" doc:"DPO/IPO: mean β·(Δchosen − Δrejected)."`
 	Accuracy   *float64 `json:"preference_accuracy,omitempty" doc:"DPO/IPO: share of pairs ranked right."`
+	// ValAccuracy is the validation preference accuracy (DPO/IPO) of a
+	// step that ran a validation pass.
+	ValAccuracy *float64 `json:"val_preference_accuracy,omitempty"`
 }
 
 // Metrics is a run's progress in numbers.
@@ -95,6 +98,8 @@ type Metrics struct {
 	ValLoss     *float64 `json:"val_loss,omitempty"`
 	ValExamples int      `json:"val_examples,omitempty"`
 	ResumedFrom int      `json:"resumed_from,omitempty" doc:"Step the last attempt resumed from (0: a fresh start)."`
+	Stopped     string   `json:"stopped,omitempty" doc:"early_stopping when callbacks.early_stopping ended the run."`
+	BestStep    int      `json:"best_step,omitempty" doc:"With early stopping: the step whose adapters were kept."`
 	History     []Point  `json:"history" nullable:"false"`
 }
 
@@ -163,12 +168,36 @@ func (s *Service) checkRefs(ctx context.Context, orgID, projectID string, spec R
 	if err := kindFits(spec.Method, ds.Kind); err != nil {
 		return invalid("/train/dataset_id", err.Error())
 	}
-	if _, err := s.Datasets.GetVersion(ctx, orgID, ds.ID, spec.Train.DatasetVersion); err != nil {
+	v, err := s.Datasets.GetVersion(ctx, orgID, ds.ID, spec.Train.DatasetVersion)
+	if err != nil {
 		field := "/train/dataset_version"
 		if spec.Train.DatasetVersion == "latest" {
 			field = "/train/dataset_id"
 		}
 		return invalid(field, "no such dataset version (create one by processing the dataset)")
+	}
+	if spec.Callbacks != nil && spec.Callbacks.EarlyStopping != nil {
+		m, err := s.Datasets.Manifest(ctx, v)
+		if err != nil {
+			return err
+		}
+		split, found := valSplitOf(spec), false
+		for _, it := range m.Items {
+			found = found || it.Split == split
+		}
+		if !found {
+			return invalid("/callbacks/early_stopping", fmt.Sprintf("early stopping needs validation records: dataset version %s has no %q split", v.Version, split))
+		}
+	}
+	for i, mx := range spec.Train.Mix {
+		field := fmt.Sprintf("/train/mix/%d/dataset_id", i)
+		mds, err := s.projectDataset(ctx, orgID, projectID, mx.DatasetID)
+		if err != nil {
+			return invalid(field, "no such dataset in the project")
+		}
+		if err := kindFits(spec.Method, mds.Kind); err != nil {
+			return invalid(field, err.Error())
+		}
 	}
 	if r := spec.Train.Replay; r != nil {
 		rds, err := s.projectDataset(ctx, orgID, projectID, r.DatasetID)

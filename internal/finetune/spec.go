@@ -64,7 +64,7 @@ type TrainSpec struct {
 	Temperature           float64    `json:"temperature,omitempty" doc:"distill: softmax temperature (default 2)."`
 	InitAdapter           string     `json:"init_adapter,omitempty" doc:"Continual run: start from this model version's adapter (mv_…)."`
 	Replay                *Replay    `json:"replay,omitempty"`
-	Mix                   []MixEntry `json:"mix,omitempty"`
+	Mix                   []MixEntry `json:"mix,omitempty" doc:"More datasets (latest versions) mixed in by weight; the main dataset weighs 1."`
 }
 
 // Replay mixes older records into a continual run.
@@ -332,9 +332,8 @@ func (s *RunSpec) check() error {
 	if (s.Method == "dpo" || s.Method == "ipo") && s.Train.Replay != nil {
 		return invalid("/train/replay", "replay mixes SFT records; it is not supported for "+s.Method)
 	}
-	if len(s.Train.Mix) > 0 {
-		// TODO(finetune): wire train.MixWeighted once it lands in internal/train.
-		return invalid("/train/mix", "weighted multi-dataset mixing is not available in this build yet")
+	if len(s.Train.Mix) > 0 && (s.Method == "dpo" || s.Method == "ipo") {
+		return invalid("/train/mix", "weighted mixing combines SFT records; it is not supported for "+s.Method)
 	}
 	return nil
 }
