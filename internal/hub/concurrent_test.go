@@ -12,7 +12,14 @@ import (
 )
 
 func TestConcurrentResolves(t *testing.T) {
+	for _, noBlobs := range []bool{false, true} {
+		t.Run(fmt.Sprintf("noBlobs=%v", noBlobs), func(t *testing.T) { testConcurrentResolves(t, noBlobs) })
+	}
+}
+
+func testConcurrentResolves(t *testing.T, noBlobs bool) {
 	h := newFakeHub(t)
+	h.noBlobs = noBlobs
 	files := tinyModel(t)
 	h.commit("org/tiny", files, "main")
 	cache := t.TempDir()
@@ -42,6 +49,9 @@ func TestConcurrentResolves(t *testing.T) {
 	h.mu.Unlock()
 	if cdn != 1 {
 		t.Fatalf("the weights were downloaded %d times, want once", cdn)
+	}
+	if n := h.countBodies(); n != len(files) {
+		t.Fatalf("%d file bodies fetched for %d files", n, len(files))
 	}
 }
 

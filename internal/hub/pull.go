@@ -160,16 +160,15 @@ func (p *puller) ensure(ctx context.Context, commit string, f remoteFile, sha st
 			return meta.sha256, 0, p.cache.place(snap, f.Name, meta.sha256)
 		}
 	}
-	sha, n, err := p.download(ctx, commit, f.Name, meta)
-	if err != nil {
-		return "", n, err
-	}
-	return sha, n, p.cache.place(snap, f.Name, sha)
+	return p.download(ctx, commit, f.Name, meta)
 }
 
 // download fetches one file into the blob store, resuming a partial
 // download left by an earlier attempt, and verifies it.
+// It places the file in the commit's snapshot before it lets go of the lock,
+// so a resolver that waited for it finds it there.
 func (p *puller) download(ctx context.Context, commit, name string, meta fileMeta) (string, int64, error) {
+	snap := p.cache.snapDir(p.ref.Repo, commit)
 	key := meta.sha256
 	if key == "" {
 		sum := sha256.Sum256([]byte(p.ref.Repo + "\x00" + commit + "\x00" + name))
@@ -184,7 +183,14 @@ func (p *puller) download(ctx context.Context, commit, name string, meta fileMet
 	}
 	defer unlock()
 	if meta.sha256 != "" && p.cache.hasBlob(meta.sha256, meta.size) {
-		return meta.sha256, 0, nil // another resolver fetched it while we waited
+		// Another resolver fetched it while we waited.
+		return meta.sha256, 0, p.cache.place(snap, name, meta.sha256)
+	}
+	if meta.sha256 == "" && meta.gitSHA1 != "" {
+		// A small file another resolver placed while we waited.
+		if sha, err := verify(filepath.Join(snap, filepath.FromSlash(name)), meta); err == nil && p.cache.hasBlob(sha, -1) {
+			return sha, 0, nil
+		}
 	}
 	part := filepath.Join(p.cache.tmpDir(), key+".part")
 	what := fmt.Sprintf("file %s of %s", name, p.ref)
@@ -273,7 +279,7 @@ func (p *puller) download(ctx context.Context, commit, name string, meta fileMet
 	if err := os.Rename(part, dst); err != nil {
 		return "", fetched, fmt.Errorf("hub: %s: %w", what, err)
 	}
-	return sha, fetched, nil
+	return sha, fetched, p.cache.place(snap, name, sha)
 }
 
 // stallTimeout is how long a download may go without receiving a byte.
