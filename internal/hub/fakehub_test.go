@@ -32,6 +32,7 @@ type fakeHub struct {
 	repos    map[string]*fakeRepo
 	blobs    map[string][]byte // sha256 → content
 	noBlobs  bool              // model info without ?blobs=true details
+	down     bool              // answer 503 to everything
 	tamper   map[string]bool   // sha256 → serve a corrupted body
 	cutAfter map[string]int64  // sha256 → drop the connection after n bytes, once
 	stall    map[string]int64  // sha256 → stop sending after n bytes until the client gives up, once
@@ -144,6 +145,10 @@ func (h *fakeHub) serveHub(w http.ResponseWriter, r *http.Request) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.lastHubAuth = r.Header.Get("Authorization")
+	if h.down {
+		http.Error(w, "maintenance", http.StatusServiceUnavailable)
+		return
+	}
 	p := r.URL.EscapedPath()
 	if strings.Contains(p, "/renamed/tiny/") || strings.HasSuffix(p, "/renamed/tiny") {
 		// A renamed repository answers with a relative redirect.

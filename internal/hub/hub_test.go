@@ -347,7 +347,14 @@ func TestOffline(t *testing.T) {
 			t.Fatalf("offline %s: want ErrNotCached naming the ref, got %v", ref, err)
 		}
 	}
-	// An unreachable endpoint falls back to the cache.
+	// A failing endpoint (5xx) or an unreachable one falls back to the cache.
+	h.mu.Lock()
+	h.down = true
+	h.mu.Unlock()
+	s, err = Pull(ctx, "hf://org/tiny", opts(h, cache))
+	if err != nil || s.Dir != online.Dir || !s.Offline {
+		t.Fatalf("endpoint answering 503: %+v, %v", s, err)
+	}
 	h.hub.Close()
 	s, err = Pull(ctx, "hf://org/tiny", opts(h, cache))
 	if err != nil || s.Dir != online.Dir || !s.Offline {
