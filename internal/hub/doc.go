@@ -15,5 +15,7 @@
 // hub's digests (SHA-256 of LFS files, the git blob SHA-1 of small files) and
 // renamed into place, so a crash never leaves a half-written file visible
 // and concurrent resolvers (goroutines or processes) share the work through
-// file locks. Only the files a whet model needs are fetched (see Pull).
+// file locks (flock where the platform has it; lock files are kept, as
+// removing them would race). Only the files a whet model needs are fetched
+// (see Pull).
 package hub

@@ -41,9 +41,11 @@ type Options struct {
 	// Progress, when set, is called as a file's bytes arrive (total is -1
 	// when unknown). It is called from the resolving goroutine only.
 	Progress func(file string, done, total int64)
-	// HTTPClient is used for every request (http.DefaultClient's transport
-	// when nil). Its CheckRedirect is ignored: redirects are followed by
-	// hand so the hub's headers can be read and the token kept off CDNs.
+	// HTTPClient is used for every request (when nil: the default
+	// transport, with a one-minute limit on waiting for response headers).
+	// Its CheckRedirect is ignored: redirects are followed by hand so the
+	// hub's headers can be read and the token kept off CDNs. A download that
+	// receives nothing for a minute is cut and resumed on the next call.
 	HTTPClient *http.Client
 	// AllowPatterns are extra path.Match patterns (e.g. "*.bin",
 	// "onnx/*") to download besides the files a whet model needs.
