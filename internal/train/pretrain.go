@@ -362,16 +362,20 @@ func (pt *Pretrainer) Run(ctx context.Context, progress func(PretrainStats)) (Pr
 		perStep := now / time.Duration(pt.step+1-first)
 		st.ETA = time.Duration(min(float64(perStep)*float64(pt.total-pt.step-1), math.MaxInt64/2))
 		timeUp := c.MaxTime > 0 && st.Elapsed >= c.MaxTime
+		last := pt.step+1 == pt.total || timeUp
 		if c.MaxTime > 0 {
-			// Time-bound: report the steps the clock leaves room for.
+			// Time-bound: report the steps the clock leaves room for
+			// (at least one more until the last step).
 			left := max(c.MaxTime-st.Elapsed, 0)
 			if left < st.ETA {
 				st.ETA = left
-				st.Total = min(pt.total, pt.step+1+int(left/max(perStep, 1)))
+				st.Total = min(pt.total, pt.step+1+max(1, int(left/max(perStep, 1))))
+			}
+			if last {
+				st.Total = st.Step
 			}
 		}
 		st.HasVal = false
-		last := pt.step+1 == pt.total || timeUp
 		if len(pt.eval) > 0 && (last || (c.EvalEvery > 0 && (pt.step+1)%c.EvalEvery == 0)) {
 			vl, err := pt.Eval()
 			if err != nil {
