@@ -2,7 +2,9 @@ package hub
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -97,6 +99,32 @@ func FuzzFileName(f *testing.F) {
 		p := filepath.Join("/snap", filepath.FromSlash(name))
 		if !strings.HasPrefix(p, "/snap/") {
 			t.Fatalf("%q escapes the snapshot: %s", name, p)
+		}
+	})
+}
+
+// FuzzShardIndex feeds model.safetensors.index.json contents to the shard
+// selection: it must not panic and may only pick files the listing holds.
+func FuzzShardIndex(f *testing.F) {
+	f.Add(`{"weight_map":{"a":"model-1.safetensors","b":"model-2.safetensors"}}`)
+	f.Add(`{"weight_map":{"a":"../../etc/passwd"}}`)
+	f.Add(`{"weight_map":{}}`)
+	f.Add(`[1,2]`)
+	listing := []remoteFile{{Name: "config.json", Size: -1}, {Name: "model-1.safetensors", Size: 3},
+		{Name: "model-2.safetensors", Size: 4}, {Name: indexFile, Size: -1}}
+	f.Fuzz(func(t *testing.T, index string) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, indexFile), []byte(index), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		shards, err := shardFiles(Ref{Repo: "o/n"}, dir, listing)
+		if err != nil {
+			return
+		}
+		for _, s := range shards {
+			if !slices.Contains(listing, s) || validFileName(s.Name) != nil {
+				t.Fatalf("picked %+v", s)
+			}
 		}
 	})
 }
