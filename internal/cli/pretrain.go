@@ -307,6 +307,16 @@ type pretrainSummary struct {
 	Seconds      float64   `json:"seconds"`
 	PeakRSSMB    float64   `json:"peak_rss_mb"`
 	Losses       []float64 `json:"losses,omitempty"`
+	// Curve has a point per held-out measurement (--eval-every).
+	Curve []pretrainPoint `json:"curve,omitempty"`
+}
+
+// pretrainPoint is the training and held-out loss at a step.
+type pretrainPoint struct {
+	Step    int     `json:"step"`
+	Seconds float64 `json:"seconds"`
+	Loss    float64 `json:"loss"`
+	ValLoss float64 `json:"val_loss"`
 }
 
 // pretrainModelDir pretrains the f32 model in dir on texts (tokenized with
@@ -347,7 +357,15 @@ func pretrainModelDir(ctx context.Context, dir, out string, texts []string, adju
 			return nil, err
 		}
 	}
-	st, err := pt.Run(ctx, progress)
+	var curve []pretrainPoint
+	st, err := pt.Run(ctx, func(st train.PretrainStats) {
+		if st.HasVal {
+			curve = append(curve, pretrainPoint{Step: st.Step, Seconds: st.Elapsed.Seconds(), Loss: st.Loss, ValLoss: st.ValLoss})
+		}
+		if progress != nil {
+			progress(st)
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -359,7 +377,7 @@ func pretrainModelDir(ctx context.Context, dir, out string, texts []string, adju
 	}
 	sum := &pretrainSummary{Out: out, Documents: len(docs), CorpusTokens: n, Parameters: m.ParamCount(), Steps: st.Step,
 		Epochs: st.Epoch, FinalLoss: st.Loss, Tokens: st.Tokens, TokensPerS: st.TokensPerSec, Seconds: st.Elapsed.Seconds(),
-		PeakRSSMB: peakRSSMB(), Losses: pt.Losses}
+		PeakRSSMB: peakRSSMB(), Losses: pt.Losses, Curve: curve}
 	if st.HasVal {
 		sum.ValLoss, sum.ValPPL = &st.ValLoss, &st.ValPPL
 	}
