@@ -136,6 +136,7 @@ func Pull(ctx context.Context, ref string, o Options) (*Snapshot, error) {
 		if cs, cerr := p.fromCache(); cerr == nil {
 			return cs, nil
 		}
+		return nil, fmt.Errorf("%w; %s is not in the model cache either", err, r)
 	}
 	return s, err
 }
