@@ -81,6 +81,8 @@ func newRootCmd(env *Env) *cobra.Command {
 	benchParent(root).AddCommand(newBenchSearchCmd(env))
 	benchParent(root).AddCommand(newBenchIngestCmd(env))
 	addTrainCmds(root, env)
+	addTrainRemote(root, env)
+	root.AddCommand(newModelsCmd(env))
 	addPretrainCmds(root, env)
 	return root
 }

@@ -22,6 +22,7 @@ import (
 	_ "github.com/whet-dev/whet/internal/blob/s3"    // registers s3://
 	"github.com/whet-dev/whet/internal/config"
 	"github.com/whet-dev/whet/internal/dataset"
+	"github.com/whet-dev/whet/internal/finetune"
 	"github.com/whet-dev/whet/internal/ingest"
 	"github.com/whet-dev/whet/internal/jobs"
 	"github.com/whet-dev/whet/internal/rag"
@@ -40,6 +41,7 @@ type platform struct {
 	datasets *dataset.Service
 	ingest   *ingest.Ingester
 	indexes  *rag.Service
+	training *finetune.Service
 }
 
 // openPlatform opens the metadata database (applying migrations), the
@@ -77,6 +79,9 @@ func openPlatform(ctx context.Context, env *Env, cfg *config.Config, log *slog.L
 	indexDir := filepath.Join(cfg.Data, "indexes")
 	p.indexes = &rag.Service{DB: db, Datasets: p.datasets, Audit: p.audit, Dir: indexDir, Lookup: env.Lookup}
 	p.indexes.RegisterJobs(p.jobs)
+	p.training = &finetune.Service{DB: db, Blob: bs, Datasets: p.datasets, Jobs: p.jobs, Audit: p.audit, Logger: log,
+		Resolve: serverHubResolver(env, cfg)}
+	p.training.RegisterJobs(p.jobs)
 	log.Info("platform ready", "db", db.Dialect.String(), "blob", fmt.Sprint(bs), "job_kinds", p.jobs.Kinds())
 	return p, nil
 }
@@ -131,7 +136,7 @@ func runServe(ctx context.Context, env *Env, cfg *config.Config) error {
 		return err
 	}
 	srv := api.New(api.Deps{DB: p.db, Auth: as, Audit: p.audit, Jobs: p.jobs, Blob: p.blob, Datasets: p.datasets, Ingest: p.ingest, Indexes: p.indexes,
-		Logger: log, MaxBodyBytes: cfg.MaxBodyBytes})
+		Training: p.training, Logger: log, MaxBodyBytes: cfg.MaxBodyBytes})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
