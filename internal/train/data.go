@@ -201,3 +201,22 @@ func (f Formatter) Preference(r Record) (Pair, error) {
 	}
 	return out, nil
 }
+
+// PromptTokens returns the prompt tokens of an SFT record as SFT encodes
+// them, for records whose answer is to be generated (sequence-level
+// distillation): the record's own answer, if any, is ignored, and a chat
+// record may end with the user's message.
+func (f Formatter) PromptTokens(r Record) ([]int, error) {
+	if n := len(r.Messages); n > 0 && r.Messages[n-1].Role != "assistant" {
+		r.Messages = append(r.Messages[:n:n], Message{Role: "assistant"})
+	}
+	p, _, err := f.Prompt(r)
+	if err != nil {
+		return nil, err
+	}
+	pt, _ := f.encodePair(p, "")
+	if len(pt) == 0 {
+		return nil, fmt.Errorf("%w: empty prompt", ErrData)
+	}
+	return pt, nil
+}
