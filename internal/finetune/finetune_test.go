@@ -243,3 +243,54 @@ func TestResumeAfterWorkerDies(t *testing.T) {
 		}
 	})
 }
+
+// TestContinualQLoRADistill chains runs on one registry: a continual run
+// from a registered adapter (init_adapter) starts where the first ended; a
+// QLoRA run on a registered version as its base (adapter merged, NF4) and
+// a distillation run from a teacher folder complete and register.
+func TestContinualQLoRADistill(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, storetest.SQLite(t))
+	q := f.queue("w")
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { q.Work(wctx, 1); close(done) }()
+	t.Cleanup(func() { stop(); <-done })
+	runSpec := func(mod func(*finetune.RunSpec)) *finetune.Run {
+		t.Helper()
+		s := f.spec()
+		s.Train.Epochs = 1
+		mod(&s)
+		r, err := f.svc.Create(ctx, f.orgID, "usr_test", f.project, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return waitRun(t, f.svc, f.orgID, r.RunID)
+	}
+	first := runSpec(func(s *finetune.RunSpec) { s.Train.Epochs, s.Train.LR = 4, 0.02 })
+	cont := runSpec(func(s *finetune.RunSpec) { s.Train.InitAdapter, s.Train.LR = first.ModelVersionID, 0.02 })
+	if c0, f0 := cont.Metrics.History[0].Loss, first.Metrics.History[0].Loss; c0 >= f0-0.1 {
+		t.Errorf("continual run starts at loss %.4f, the first run started at %.4f and ended at %.4f", c0, f0, first.Metrics.FinalLoss)
+	}
+	ql := runSpec(func(s *finetune.RunSpec) {
+		s.BaseModel = first.ModelVersionID
+		s.PEFT.Type = "qlora"
+		s.Name = "on-registered"
+	})
+	v, err := f.svc.GetVersionByID(ctx, f.orgID, ql.ModelVersionID)
+	if err != nil || v.BaseModel != first.ModelVersionID || ql.Config.PEFT.BNB4Bit != true {
+		t.Fatalf("qlora version %+v (%v), config %+v", v, err, ql.Config.PEFT)
+	}
+	dist := runSpec(func(s *finetune.RunSpec) {
+		s.Method = "distill"
+		s.Train.TeacherModel = f.base
+		s.Name = "distilled"
+	})
+	if dist.Metrics.Step != 6 || dist.Config.Train.Temperature != 2 {
+		t.Fatalf("distill run %+v", dist.Metrics)
+	}
+	if _, err := f.svc.Create(ctx, f.orgID, "usr_test", f.project, finetune.RunSpec{BaseModel: "hf://org/name", Method: "sft",
+		Train: finetune.TrainSpec{DatasetID: f.ds.ID}}); err == nil || !strings.Contains(err.Error(), "resolver") {
+		t.Fatalf("hf:// without a resolver: %v", err)
+	}
+}
