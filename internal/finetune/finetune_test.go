@@ -294,3 +294,78 @@ func TestContinualQLoRADistill(t *testing.T) {
 		t.Fatalf("hf:// without a resolver: %v", err)
 	}
 }
+
+// TestResumeAfterLeaseLost simulates a worker killed mid-run: worker 1
+// stalls in step 6 without heartbeating progress past its checkpoint at
+// step 4, and worker 2, whose clock runs an hour ahead, finds the lease
+// expired and reclaims the job. Worker 1 loses its lease (its writes are
+// refused) and worker 2 resumes from the checkpoint to the uninterrupted
+// run's final loss, registering exactly one version.
+func TestResumeAfterLeaseLost(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		q0 := f.queue("w0")
+		wctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { q0.Work(wctx, 1); close(done) }()
+		ref, err := f.svc.Create(ctx, f.orgID, "usr_test", f.project, f.spec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := waitRun(t, f.svc, f.orgID, ref.RunID)
+		stop()
+		<-done
+
+		reclaim := make(chan struct{})
+		var once sync.Once
+		f.svc.SetStepHook(func(hctx context.Context, step int) {
+			if step == 6 {
+				once.Do(func() {
+					close(reclaim)
+					<-hctx.Done() // stalled until the lease is lost
+				})
+			}
+		})
+		q1 := f.queue("w1")
+		w1ctx, stop1 := context.WithCancel(ctx)
+		done1 := make(chan struct{})
+		go func() { q1.Work(w1ctx, 1); close(done1) }()
+		t.Cleanup(func() { stop1(); <-done1 })
+		run, err := f.svc.Create(ctx, f.orgID, "usr_test", f.project, f.spec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-reclaim
+		later := func() time.Time { return time.Now().Add(time.Hour) }
+		q2 := jobs.New(f.db, jobs.Options{WorkerID: "w2", Clock: later, Heartbeat: 50 * time.Millisecond, PollInterval: 10 * time.Millisecond,
+			LeaseTTL: 2 * time.Second})
+		f.svc.RegisterJobs(q2)
+		w2ctx, stop2 := context.WithCancel(ctx)
+		done2 := make(chan struct{})
+		go func() { q2.Work(w2ctx, 1); close(done2) }()
+		t.Cleanup(func() { stop2(); <-done2 })
+		got := waitRun(t, f.svc, f.orgID, run.RunID)
+		if got.Metrics.ResumedFrom != 4 || got.Metrics.FinalLoss != want.Metrics.FinalLoss || got.Metrics.Step != want.Metrics.Step {
+			t.Fatalf("after reclaim: resumed from %d, %d steps, final loss %.9g; uninterrupted %d steps, %.9g",
+				got.Metrics.ResumedFrom, got.Metrics.Step, got.Metrics.FinalLoss, want.Metrics.Step, want.Metrics.FinalLoss)
+		}
+		j, err := q2.Get(ctx, f.orgID, got.JobID)
+		if err != nil || j.Attempts != 2 {
+			t.Fatalf("job %+v %v", j, err)
+		}
+		vs, err := f.svc.ListVersions(ctx, f.orgID, mustModelID(t, f))
+		if err != nil || len(vs) != 2 {
+			t.Fatalf("versions %d (want one per run): %v", len(vs), err)
+		}
+	})
+}
+
+func mustModelID(t *testing.T, f *fixture) string {
+	t.Helper()
+	ms, err := f.svc.ListModels(context.Background(), f.orgID, f.project)
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("models %+v %v", ms, err)
+	}
+	return ms[0].ID
+}
