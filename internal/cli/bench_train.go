@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -25,12 +26,17 @@ type benchTrainResult struct {
 	Steps                 int     `json:"steps"`
 	StepSeconds           float64 `json:"median_step_s"`
 	TokensPerS            float64 `json:"tokens_per_s"`
-	PeakRSSMB             float64 `json:"peak_rss_mb"`
-	Threads               int     `json:"threads"`
+	// StepCPUSeconds is the median process CPU time (user+system) of a
+	// step; TokensPerCPUS divides the step's tokens by it. Load from other
+	// processes inflates wall time far more than CPU time.
+	StepCPUSeconds float64 `json:"median_step_cpu_s"`
+	TokensPerCPUS  float64 `json:"tokens_per_cpu_s"`
+	PeakRSSMB      float64 `json:"peak_rss_mb"`
+	Threads        int     `json:"threads"`
 }
 
 func newBenchTrainCmd(env *Env) *cobra.Command {
-	var preset, arch, only string
+	var preset, arch, only, cpuProfile string
 	var seq, batch, steps, r int
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -45,6 +51,17 @@ peak-RSS counter is reset between variants). Compare with scripts/bench/train_to
 			cfg, err := llm.Preset(preset, arch)
 			if err != nil {
 				return &exitError{code: 2, err: err}
+			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			var results []benchTrainResult
 			m, err := llm.New(cfg, 1)
@@ -79,9 +96,9 @@ peak-RSS counter is reset between variants). Compare with scripts/bench/train_to
 				}
 				results = append(results, res)
 				if !asJSON {
-					fmt.Fprintf(env.Stdout, "%-9s %-22s %7.1f tokens/s  step %.2fs  peak RSS %6.0f MB\n",
+					fmt.Fprintf(env.Stdout, "%-9s %-22s %7.1f tokens/s  step %.2fs  %7.1f tokens/CPU-s  peak RSS %6.0f MB\n",
 						res.DType, map[bool]string{true: "gradient checkpointing", false: ""}[res.GradientCheckpointing],
-						res.TokensPerS, res.StepSeconds, res.PeakRSSMB)
+						res.TokensPerS, res.StepSeconds, res.TokensPerCPUS, res.PeakRSSMB)
 				}
 			}
 			if asJSON {
@@ -104,6 +121,7 @@ peak-RSS counter is reset between variants). Compare with scripts/bench/train_to
 	f.IntVar(&r, "r", 16, "LoRA rank")
 	f.StringVar(&only, "variants", "", "comma-separated subset of f32,f32+ckpt,nf4,nf4+ckpt (default all)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object per variant")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of all variants to this file")
 	return cmd
 }
 
@@ -125,9 +143,9 @@ func benchTrainVariant(m *llm.Model, seq, batch, steps, r int, ckpt bool) (bench
 	}
 	dloss := make([]float32, len(b.Tokens))
 	opt := train.AdamW{}
-	var times []float64
+	var times, cpus []float64
 	for s := 0; s <= steps; s++ {
-		t0 := time.Now()
+		t0, c0 := time.Now(), processCPUTime()
 		p.ZeroGrad()
 		logp, err := tr.Forward(b, llm.ForwardOptions{Seed: uint64(s), Dropout: true})
 		if err != nil {
@@ -141,12 +159,17 @@ func benchTrainVariant(m *llm.Model, seq, batch, steps, r int, ckpt bool) (bench
 		opt.Step(p, 1e-4, s+1)
 		if s > 0 {
 			times = append(times, time.Since(t0).Seconds())
+			cpus = append(cpus, (processCPUTime() - c0).Seconds())
 		}
 	}
-	med := medianOf(times)
+	med, cmed := medianOf(times), medianOf(cpus)
+	tpc := 0.0
+	if cmed > 0 {
+		tpc = float64(len(b.Tokens)) / cmed
+	}
 	return benchTrainResult{Variant: fmt.Sprintf("%s%s", m.DType, map[bool]string{true: "+ckpt", false: ""}[ckpt]),
 		DType: m.DType, GradientCheckpointing: ckpt, Tokens: len(b.Tokens), Steps: steps, StepSeconds: med,
-		TokensPerS: float64(len(b.Tokens)) / med, PeakRSSMB: peakRSSMB(), Threads: runtime.GOMAXPROCS(0)}, nil
+		TokensPerS: float64(len(b.Tokens)) / med, StepCPUSeconds: cmed, TokensPerCPUS: tpc, PeakRSSMB: peakRSSMB(), Threads: runtime.GOMAXPROCS(0)}, nil
 }
 
 func medianOf(v []float64) float64 {
