@@ -3,32 +3,35 @@ package rag
 import (
 	"strings"
 	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Analyzer turns text into index terms: Unicode word segmentation (each
 // Han/kana character is its own token, as Lucene's StandardTokenizer does),
-// lowercasing, English possessive removal, stopwords and stemming.
+// NFC composition, lowercasing, possessive and elision removal, stopwords
+// and Snowball stemming for the analyzer's language.
 type Analyzer struct {
 	Language  string
 	stopwords map[string]bool
 	stem      func(string) string
+	elide     map[string]bool // French and Italian articles before an apostrophe
 }
 
-// NewAnalyzer returns the analyzer for a language: "en" (Lucene's English
-// stop set and the Snowball English stemmer), "de", "fr", "es", "it", "nl",
-// "pt" (stopwords, no stemming), or "none" (segmentation and lowercase only).
+// NewAnalyzer returns the analyzer for a language named by ISO 639-1 code or
+// English name (see Languages): Snowball stemming and a stop list for each,
+// "none" for segmentation and lowercasing only. The empty name is English.
+// An unknown name gets segmentation and lowercasing only; index creation
+// rejects it first (CanonicalLanguage).
 func NewAnalyzer(lang string) *Analyzer {
-	a := &Analyzer{Language: lang}
-	switch lang {
-	case "", "en":
-		a.Language = "en"
-		a.stopwords = setOf(englishStop)
-		a.stem = StemEnglish
-	case "none":
-	default:
-		if sw, ok := otherStop[lang]; ok {
-			a.stopwords = setOf(sw)
-		}
+	code, ok := CanonicalLanguage(lang)
+	if !ok {
+		return &Analyzer{Language: lang}
+	}
+	l := languages[code]
+	a := &Analyzer{Language: code, stem: l.stem, elide: l.elide}
+	if l.stop != "" {
+		a.stopwords = setOf(l.stop)
 	}
 	return a
 }
@@ -68,6 +71,11 @@ func (a *Analyzer) Tokens(text string) []string {
 		w := string(cur)
 		cur = cur[:0]
 		w = strings.TrimSuffix(strings.TrimSuffix(w, "'s"), "'")
+		if a.elide != nil {
+			if i := strings.IndexByte(w, '\''); i > 0 && a.elide[w[:i]] {
+				w = w[i+1:]
+			}
+		}
 		w = strings.Trim(w, "'")
 		if w == "" || a.stopwords[w] {
 			return
@@ -76,6 +84,10 @@ func (a *Analyzer) Tokens(text string) []string {
 			w = a.stem(w)
 		}
 		out = append(out, w)
+	}
+	if !norm.NFC.IsNormalString(text) {
+		// Stemmers and stop lists expect precomposed letters (é, not e + ◌́).
+		text = norm.NFC.String(text)
 	}
 	rs := []rune(text)
 	for i, r := range rs {

@@ -131,6 +131,11 @@ var ErrIndex = errors.New("rag: index")
 // Create makes a new empty index in dir.
 func Create(dir string, cfg Config, emb Embedder, rr Reranker) (*Index, error) {
 	cfg = cfg.withDefaults()
+	lang, ok := CanonicalLanguage(cfg.BM25.Language)
+	if !ok {
+		return nil, &QueryError{"bm25.language", fmt.Sprintf("no analyzer for %q; one of %s", cfg.BM25.Language, strings.Join(Languages(), ", "))}
+	}
+	cfg.BM25.Language = lang
 	if emb != nil && cfg.Dense.Dim == 0 {
 		cfg.Dense.Dim = emb.Dim()
 	}
