@@ -1,11 +1,14 @@
 package rag
 
 import (
-	"container/heap"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/whet-dev/whet/internal/tensor"
 )
@@ -13,27 +16,49 @@ import (
 // HNSW is a hierarchical navigable small-world graph over L2-normalised
 // vectors, searched by cosine similarity (Malkov & Yashunin, with the
 // neighbour-selection heuristic). Deleted nodes keep routing searches but are
-// never returned. One writer at a time; searches may run concurrently with
-// each other (Index holds the lock that orders them against writes).
+// never returned. Add is one writer at a time; AddBatch inserts on several
+// cores with a lock per node (as hnswlib does). Searches may run
+// concurrently with each other (Index holds the lock that orders them
+// against writes).
+//
+// Storage (format 2): vectors in one slab (node i at i·Dim), layer-0 links
+// in one slab of fixed-width rows (node i at i·(1+2M): count, then up to 2M
+// ids), upper-layer links per node in Upper (nil for the ~1−1/M of nodes
+// that live on layer 0 only). Snapshots of format 0 (Links [][][]int32)
+// still load: they are converted on first use.
 type HNSW struct {
 	Dim            int
 	M              int // links per node on upper layers; 2·M on layer 0
 	EfConstruction int
 	EfSearch       int
-	Vecs           []float32   // [n×Dim], normalised
-	Links          [][][]int32 // node → layer → neighbours
+	Vecs           []float32 // [n×Dim], normalised
 	Deleted        []bool
 	Entry          int32
 	MaxLevel       int
 	Seed           uint64
 
+	// Format is the graph layout: 0 = legacy Links, 2 = L0/Upper slabs.
+	Format int
+	L0     []int32   // [n×(1+2M)]: count, then neighbours on layer 0
+	Upper  [][]int32 // node → [level×(1+M)] for layers 1..level; nil on layer 0 only
+	// Links is the format-0 layout (node → layer → neighbours), read from
+	// old snapshots only and converted on first use.
+	Links [][][]int32
+
 	rng     *rand.Rand
-	visited sync.Pool
+	scratch sync.Pool
+	once    sync.Once
+	locks   []sync.Mutex // per node, during AddBatch
+	gmu     sync.Mutex   // Entry/MaxLevel during AddBatch
 }
 
-// Defaults chosen by measurement (hnsw_test.go): on random 384-d vectors,
-// the hardest case, M=24 with efSearch=256 gives recall@10 ≈ 0.99 against
-// exact search (M=16/ef=128 gives only ≈ 0.82).
+// hnswFormat is the layout written by this code.
+const hnswFormat = 2
+
+// Defaults chosen by measurement (hnsw_test.go, docs/BENCHMARKS.md): on
+// random 384-d vectors M=24 with efSearch=256 gives recall@10 ≈ 0.99
+// against exact search; on clustered vectors at 100k, efSearch ≈ 384 is
+// needed for 0.95.
 const (
 	DefaultM              = 24
 	DefaultEfConstruction = 200
@@ -51,11 +76,56 @@ func NewHNSW(dim, m, efConstruction, efSearch int, seed uint64) *HNSW {
 	if efSearch <= 0 {
 		efSearch = DefaultEfSearch
 	}
-	return &HNSW{Dim: dim, M: m, EfConstruction: efConstruction, EfSearch: efSearch, Entry: -1, Seed: seed}
+	return &HNSW{Dim: dim, M: m, EfConstruction: efConstruction, EfSearch: efSearch, Entry: -1, Seed: seed, Format: hnswFormat}
+}
+
+// ready converts a format-0 snapshot to the slab layout, once.
+func (h *HNSW) ready() {
+	h.once.Do(func() {
+		if h.Format == hnswFormat {
+			return
+		}
+		if h.Format != 0 {
+			panic(fmt.Sprintf("rag: HNSW format %d is not supported by this build: rebuild the index", h.Format))
+		}
+		n := len(h.Links)
+		h.Format = hnswFormat
+		h.L0 = make([]int32, n*h.stride0())
+		h.Upper = make([][]int32, n)
+		for i, layers := range h.Links {
+			for l, nbs := range layers {
+				if l > 0 && h.Upper[i] == nil {
+					h.Upper[i] = make([]int32, (len(layers)-1)*h.strideU())
+				}
+				row := h.row(int32(i), l)
+				if len(nbs) > len(row)-1 {
+					nbs = nbs[:len(row)-1]
+				}
+				row[0] = int32(copy(row[1:], nbs))
+			}
+		}
+		h.Links = nil
+	})
 }
 
 // Len is the number of nodes, deleted ones included.
-func (h *HNSW) Len() int { return len(h.Links) }
+func (h *HNSW) Len() int { return len(h.Deleted) }
+
+func (h *HNSW) stride0() int { return 1 + 2*h.M }
+func (h *HNSW) strideU() int { return 1 + h.M }
+
+// row is node i's link row on layer l: row[0] is the count, row[1:] the
+// capacity.
+func (h *HNSW) row(i int32, l int) []int32 {
+	if l == 0 {
+		s := h.stride0()
+		return h.L0[int(i)*s : int(i+1)*s]
+	}
+	s := h.strideU()
+	return h.Upper[i][(l-1)*s : l*s]
+}
+
+func (h *HNSW) level(i int32) int { return len(h.Upper[i]) / h.strideU() }
 
 func (h *HNSW) vec(i int32) []float32 { return h.Vecs[int(i)*h.Dim : int(i+1)*h.Dim] }
 
@@ -70,123 +140,197 @@ func Normalize(v []float32) {
 
 func (h *HNSW) dist(q []float32, i int32) float32 { return 1 - tensor.Dot(q, h.vec(i)) }
 
-type visitSet struct {
-	mark []uint32
-	gen  uint32
-}
-
-func (h *HNSW) getVisited() *visitSet {
-	v, _ := h.visited.Get().(*visitSet)
-	if v == nil {
-		v = &visitSet{}
-	}
-	if len(v.mark) < len(h.Links) {
-		v.mark = make([]uint32, len(h.Links)+1024)
-		v.gen = 0
-	}
-	v.gen++
-	if v.gen == 0 {
-		clear(v.mark)
-		v.gen = 1
-	}
-	return v
-}
-
 type cand struct {
 	id int32
 	d  float32
 }
 
-type nearQ []cand // min-heap by distance
+// candHeap is a binary heap of candidates: a min-heap by distance when max
+// is false, a max-heap when true. Typed, so pushes do not allocate.
+type candHeap struct {
+	a   []cand
+	max bool
+}
 
-func (q nearQ) Len() int           { return len(q) }
-func (q nearQ) Less(i, j int) bool { return q[i].d < q[j].d }
-func (q nearQ) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
-func (q *nearQ) Push(x any)        { *q = append(*q, x.(cand)) }
-func (q *nearQ) Pop() any          { o := *q; x := o[len(o)-1]; *q = o[:len(o)-1]; return x }
+func (q *candHeap) less(i, j int) bool {
+	if q.max {
+		return q.a[i].d > q.a[j].d
+	}
+	return q.a[i].d < q.a[j].d
+}
 
-type farQ []cand // max-heap by distance
+func (q *candHeap) push(c cand) {
+	q.a = append(q.a, c)
+	i := len(q.a) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !q.less(i, p) {
+			break
+		}
+		q.a[i], q.a[p] = q.a[p], q.a[i]
+		i = p
+	}
+}
 
-func (q farQ) Len() int           { return len(q) }
-func (q farQ) Less(i, j int) bool { return q[i].d > q[j].d }
-func (q farQ) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
-func (q *farQ) Push(x any)        { *q = append(*q, x.(cand)) }
-func (q *farQ) Pop() any          { o := *q; x := o[len(o)-1]; *q = o[:len(o)-1]; return x }
+func (q *candHeap) pop() cand {
+	top := q.a[0]
+	n := len(q.a) - 1
+	q.a[0] = q.a[n]
+	q.a = q.a[:n]
+	i := 0
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && q.less(r, l) {
+			m = r
+		}
+		if !q.less(m, i) {
+			break
+		}
+		q.a[i], q.a[m] = q.a[m], q.a[i]
+		i = m
+	}
+	return top
+}
+
+// scratch is one search's reusable state.
+type scratch struct {
+	mark  []uint32 // generation-stamped visited set
+	gen   uint32
+	cands candHeap
+	res   candHeap
+	nbuf  []int32
+}
+
+func (h *HNSW) getScratch() *scratch {
+	s, _ := h.scratch.Get().(*scratch)
+	if s == nil {
+		s = &scratch{res: candHeap{max: true}}
+	}
+	if n := len(h.Deleted); len(s.mark) < n {
+		s.mark = make([]uint32, n+n/4+1024)
+		s.gen = 0
+	}
+	s.gen++
+	if s.gen == 0 {
+		clear(s.mark)
+		s.gen = 1
+	}
+	s.cands.a = s.cands.a[:0]
+	s.res.a = s.res.a[:0]
+	return s
+}
+
+// neighbours returns node i's links on layer l: when locked (concurrent
+// insertion) a copy taken under the node's lock into *buf, else the row
+// itself (never to be written to).
+func (h *HNSW) neighbours(i int32, l int, locked bool, buf *[]int32) []int32 {
+	if !locked {
+		r := h.row(i, l)
+		return r[1 : 1+r[0]]
+	}
+	h.locks[i].Lock()
+	r := h.row(i, l)
+	*buf = append((*buf)[:0], r[1:1+r[0]]...)
+	h.locks[i].Unlock()
+	return *buf
+}
+
+// greedy descends one upper layer from ep to its local nearest neighbour
+// (the ef = 1 beam search).
+func (h *HNSW) greedy(q []float32, ep cand, l int, locked bool, buf *[]int32) cand {
+	for changed := true; changed; {
+		changed = false
+		for _, nb := range h.neighbours(ep.id, l, locked, buf) {
+			if d := h.dist(q, nb); d < ep.d {
+				ep, changed = cand{nb, d}, true
+			}
+		}
+	}
+	return ep
+}
 
 // searchLayer is the beam search of one layer. accept (may be nil) decides
 // which nodes may enter the results; rejected nodes are still expanded, so a
-// filter never cuts the graph.
-func (h *HNSW) searchLayer(q []float32, eps []cand, ef, level int, accept func(int32) bool) []cand {
-	vis := h.getVisited()
-	defer h.visited.Put(vis)
-	cands := &nearQ{}
-	res := &farQ{}
+// filter never cuts the graph. The result is sorted nearest first and
+// appended to out.
+func (h *HNSW) searchLayer(q []float32, eps []cand, ef, level int, accept func(int32) bool, locked bool, out []cand) []cand {
+	s := h.getScratch()
+	defer h.scratch.Put(s)
+	cands, res := &s.cands, &s.res
 	for _, e := range eps {
-		vis.mark[e.id] = vis.gen
-		heap.Push(cands, e)
+		s.mark[e.id] = s.gen
+		cands.push(e)
 		if accept == nil || accept(e.id) {
-			heap.Push(res, e)
+			res.push(e)
 		}
 	}
-	for cands.Len() > 0 {
-		c := heap.Pop(cands).(cand)
-		if res.Len() >= ef && c.d > (*res)[0].d {
+	for len(cands.a) > 0 {
+		c := cands.pop()
+		if len(res.a) >= ef && c.d > res.a[0].d {
 			break
 		}
-		for _, nb := range h.Links[c.id][level] {
-			if vis.mark[nb] == vis.gen {
+		for _, nb := range h.neighbours(c.id, level, locked, &s.nbuf) {
+			if s.mark[nb] == s.gen {
 				continue
 			}
-			vis.mark[nb] = vis.gen
+			s.mark[nb] = s.gen
 			d := h.dist(q, nb)
-			if res.Len() < ef || d < (*res)[0].d {
-				heap.Push(cands, cand{nb, d})
+			if len(res.a) < ef || d < res.a[0].d {
+				cands.push(cand{nb, d})
 				if accept == nil || accept(nb) {
-					heap.Push(res, cand{nb, d})
-					if res.Len() > ef {
-						heap.Pop(res)
+					res.push(cand{nb, d})
+					if len(res.a) > ef {
+						res.pop()
 					}
 				}
 			}
 		}
 	}
-	out := []cand(*res)
-	sort.Slice(out, func(i, j int) bool { return out[i].d < out[j].d })
+	start := len(out)
+	out = append(out, res.a...)
+	sorted := out[start:]
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].d < sorted[j].d })
 	return out
 }
 
 // selectNeighbors is the heuristic of the HNSW paper (Algorithm 4) with kept
 // pruned connections: prefer candidates closer to the base than to any
-// already selected neighbour, then fill up with the closest rest.
-func (h *HNSW) selectNeighbors(cs []cand, m int) []int32 {
+// already selected neighbour, then fill up with the closest rest. cs must be
+// sorted nearest first; the result is appended to out.
+func (h *HNSW) selectNeighbors(cs []cand, m int, out []int32) []int32 {
 	if len(cs) <= m {
-		out := make([]int32, len(cs))
-		for i, c := range cs {
-			out[i] = c.id
+		for _, c := range cs {
+			out = append(out, c.id)
 		}
 		return out
 	}
-	out := make([]int32, 0, m)
-	var pruned []int32
+	start := len(out)
+	var prunedBuf [64]int32
+	pruned := prunedBuf[:0]
 	for _, c := range cs {
-		if len(out) >= m {
+		if len(out)-start >= m {
 			break
 		}
 		good := true
-		for _, s := range out {
-			if 1-tensor.Dot(h.vec(c.id), h.vec(s)) < c.d {
+		cv := h.vec(c.id)
+		for _, s := range out[start:] {
+			if 1-tensor.Dot(cv, h.vec(s)) < c.d {
 				good = false
 				break
 			}
 		}
 		if good {
 			out = append(out, c.id)
-		} else {
+		} else if len(pruned) < m {
 			pruned = append(pruned, c.id)
 		}
 	}
 	for _, p := range pruned {
-		if len(out) >= m {
+		if len(out)-start >= m {
 			break
 		}
 		out = append(out, p)
@@ -194,59 +338,184 @@ func (h *HNSW) selectNeighbors(cs []cand, m int) []int32 {
 	return out
 }
 
-func (h *HNSW) level() int {
+func (h *HNSW) randomLevel() int {
 	if h.rng == nil {
-		h.rng = rand.New(rand.NewPCG(h.Seed, uint64(len(h.Links))+1))
+		h.rng = rand.New(rand.NewPCG(h.Seed, uint64(len(h.Deleted))+1))
 	}
 	ml := 1 / math.Log(float64(h.M))
-	return int(math.Floor(-math.Log(1-h.rng.Float64()) * ml))
+	return min(int(math.Floor(-math.Log(1-h.rng.Float64())*ml)), 30)
+}
+
+// reserve appends vs (copied and normalised) as unlinked nodes with random
+// levels and returns the first new ordinal.
+func (h *HNSW) reserve(vs [][]float32) int32 {
+	h.ready()
+	first := int32(len(h.Deleted))
+	n := int(first) + len(vs)
+	h.Vecs = grow(h.Vecs, n*h.Dim)
+	h.L0 = grow(h.L0, n*h.stride0())
+	for _, v := range vs {
+		start := len(h.Vecs)
+		h.Vecs = append(h.Vecs, v[:h.Dim]...)
+		Normalize(h.Vecs[start:])
+		h.L0 = append(h.L0, make([]int32, h.stride0())...)
+		var up []int32
+		if lvl := h.randomLevel(); lvl > 0 {
+			up = make([]int32, lvl*h.strideU())
+		}
+		h.Upper = append(h.Upper, up)
+		h.Deleted = append(h.Deleted, false)
+	}
+	return first
+}
+
+// grow returns s with capacity for at least n elements.
+func grow[T any](s []T, n int) []T {
+	if cap(s) >= n {
+		return s
+	}
+	out := make([]T, len(s), max(n, 2*cap(s)))
+	copy(out, s)
+	return out
 }
 
 // Add inserts a vector (copied and normalised) and returns its ordinal.
 func (h *HNSW) Add(v []float32) int {
-	id := int32(len(h.Links))
-	start := len(h.Vecs)
-	h.Vecs = append(h.Vecs, v[:h.Dim]...)
-	Normalize(h.Vecs[start:])
-	q := h.Vecs[start:]
-	lvl := h.level()
-	h.Links = append(h.Links, make([][]int32, lvl+1))
-	h.Deleted = append(h.Deleted, false)
-	if h.Entry < 0 {
-		h.Entry, h.MaxLevel = id, lvl
-		return int(id)
-	}
-	ep := []cand{{h.Entry, h.dist(q, h.Entry)}}
-	for l := h.MaxLevel; l > lvl; l-- {
-		ep = h.searchLayer(q, ep, 1, l, nil)[:1]
-	}
-	for l := min(lvl, h.MaxLevel); l >= 0; l-- {
-		w := h.searchLayer(q, ep, h.EfConstruction, l, nil)
-		mmax := h.M
-		if l == 0 {
-			mmax = 2 * h.M
-		}
-		nbs := h.selectNeighbors(w, h.M)
-		h.Links[id][l] = nbs
-		for _, nb := range nbs {
-			links := append(h.Links[nb][l], id)
-			if len(links) > mmax {
-				cs := make([]cand, len(links))
-				base := h.vec(nb)
-				for i, x := range links {
-					cs[i] = cand{x, 1 - tensor.Dot(base, h.vec(x))}
-				}
-				sort.Slice(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
-				links = h.selectNeighbors(cs, mmax)
-			}
-			h.Links[nb][l] = links
-		}
-		ep = w
-	}
-	if lvl > h.MaxLevel {
-		h.Entry, h.MaxLevel = id, lvl
-	}
+	id := h.reserve([][]float32{v})
+	h.insert(id, false)
 	return int(id)
+}
+
+// AddBatch inserts vs (copied and normalised) using up to workers
+// goroutines (≤ 0: GOMAXPROCS) and returns the ordinal of the first; the
+// others follow in order. progress, if set, is called with the number of
+// vectors inserted so far, from the inserting goroutines. The graph is
+// equivalent in quality to serial insertion but not bit-identical from run
+// to run.
+func (h *HNSW) AddBatch(vs [][]float32, workers int, progress func(done int)) int {
+	first := h.reserve(vs)
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	n := len(vs)
+	next := 0
+	// The first few nodes go in serially, so the parallel inserts start
+	// from a connected graph.
+	for ; next < n && (h.Entry < 0 || next < min(n, 2*workers)); next++ {
+		h.insert(first+int32(next), false)
+	}
+	if next == n || workers == 1 {
+		for ; next < n; next++ {
+			h.insert(first+int32(next), false)
+			if progress != nil {
+				progress(next + 1)
+			}
+		}
+		return int(first)
+	}
+	if len(h.locks) < len(h.Deleted) {
+		h.locks = make([]sync.Mutex, len(h.Deleted))
+	}
+	var cursor atomic.Int64
+	cursor.Store(int64(next))
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(cursor.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				h.insert(first+int32(i), true)
+				if progress != nil {
+					progress(i + 1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	h.locks = nil
+	return int(first)
+}
+
+// insert links the reserved node id into the graph. locked: other inserts
+// run concurrently (AddBatch).
+func (h *HNSW) insert(id int32, locked bool) {
+	q := h.vec(id)
+	lvl := h.level(id)
+	if locked {
+		h.gmu.Lock()
+	}
+	entry, maxLevel := h.Entry, h.MaxLevel
+	if locked && lvl <= maxLevel {
+		h.gmu.Unlock()
+	} else if locked {
+		// A new top node: hold the global lock for the whole insert, as
+		// hnswlib does (rare: about one node in M^maxLevel).
+		defer h.gmu.Unlock()
+	}
+	if entry < 0 {
+		h.Entry, h.MaxLevel = id, lvl
+		return
+	}
+	var gbuf, buf []int32
+	ep := cand{entry, h.dist(q, entry)}
+	for l := maxLevel; l > lvl; l-- {
+		ep = h.greedy(q, ep, l, locked, &gbuf)
+	}
+	eps := []cand{ep}
+	var w, cs []cand
+	var sel []int32
+	for l := min(lvl, maxLevel); l >= 0; l-- {
+		w = h.searchLayer(q, eps, h.EfConstruction, l, nil, locked, w[:0])
+		if locked {
+			// A concurrent insert may already have linked to id.
+			w = slices.DeleteFunc(w, func(c cand) bool { return c.id == id })
+			if len(w) == 0 {
+				w = append(w, eps...)
+			}
+		}
+		sel = h.selectNeighbors(w, h.M, sel[:0])
+		if locked {
+			h.locks[id].Lock()
+		}
+		row := h.row(id, l)
+		row[0] = int32(copy(row[1:], sel))
+		if locked {
+			h.locks[id].Unlock()
+		}
+		for _, nb := range sel {
+			if locked {
+				h.locks[nb].Lock()
+			}
+			row := h.row(nb, l)
+			cnt := int(row[0])
+			if locked && slices.Contains(row[1:1+cnt], id) {
+				// Linked already by a concurrent insert.
+			} else if cnt < len(row)-1 {
+				row[1+cnt] = id
+				row[0]++
+			} else {
+				// Full: re-select among the old links and the new one.
+				base := h.vec(nb)
+				cs = cs[:0]
+				for _, x := range row[1 : 1+cnt] {
+					cs = append(cs, cand{x, 1 - tensor.Dot(base, h.vec(x))})
+				}
+				cs = append(cs, cand{id, 1 - tensor.Dot(base, q)})
+				sort.Slice(cs, func(i, j int) bool { return cs[i].d < cs[j].d })
+				buf = h.selectNeighbors(cs, len(row)-1, buf[:0])
+				row[0] = int32(copy(row[1:], buf))
+			}
+			if locked {
+				h.locks[nb].Unlock()
+			}
+		}
+		eps = append(eps[:0], w...)
+	}
+	if lvl > maxLevel {
+		h.Entry, h.MaxLevel = id, lvl
+	}
 }
 
 // Delete hides a node from results.
@@ -261,6 +530,7 @@ func (h *HNSW) Delete(ord int) {
 // filter accepts few nodes (estimated selectivity under 2%), it scans those
 // exactly.
 func (h *HNSW) Search(q []float32, k, ef int, filter func(ord int) bool) []Scored {
+	h.ready()
 	if h.Entry < 0 || k <= 0 {
 		return nil
 	}
@@ -272,7 +542,7 @@ func (h *HNSW) Search(q []float32, k, ef int, filter func(ord int) bool) []Score
 		// nodes (exact on small graphs): counting every node made each
 		// filtered search, e.g. every search by a role with access tags,
 		// O(n).
-		n := len(h.Links)
+		n := len(h.Deleted)
 		step := max(1, n/2048)
 		sampled, hit := 0, 0
 		for i := 0; i < n; i += step {
@@ -289,11 +559,11 @@ func (h *HNSW) Search(q []float32, k, ef int, filter func(ord int) bool) []Score
 		ef = h.EfSearch
 	}
 	ef = max(ef, k)
-	ep := []cand{{h.Entry, h.dist(qn, h.Entry)}}
+	ep := cand{h.Entry, h.dist(qn, h.Entry)}
 	for l := h.MaxLevel; l > 0; l-- {
-		ep = h.searchLayer(qn, ep, 1, l, nil)[:1]
+		ep = h.greedy(qn, ep, l, false, nil)
 	}
-	res := h.searchLayer(qn, ep, ef, 0, accept)
+	res := h.searchLayer(qn, []cand{ep}, ef, 0, accept, false, nil)
 	if len(res) > k {
 		res = res[:k]
 	}
@@ -313,7 +583,7 @@ func (h *HNSW) Exact(q []float32, k int, filter func(ord int) bool) []Scored {
 
 func (h *HNSW) exact(qn []float32, k int, accept func(int32) bool) []Scored {
 	mh := &minHeap{}
-	for i := range h.Links {
+	for i := range h.Deleted {
 		if accept(int32(i)) {
 			pushTop(mh, Scored{Ord: i, Score: float64(tensor.Dot(qn, h.vec(int32(i))))}, k)
 		}
