@@ -95,12 +95,7 @@ func GELUBackward(dx, dout, x []float32, tanh bool) {
 func SwiGLUBackward(dgate, dup, dout, gate, up []float32) {
 	n := len(dout)
 	tensor.ParallelGrain(n, 1<<14, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			g, u, d := gate[i], up[i], dout[i]
-			s := 1 / (1 + float32(math.Exp(float64(-g))))
-			dgate[i] = d * u * s * (1 + g*(1-s))
-			dup[i] = d * g * s
-		}
+		tensor.SwiGLUBackward(dgate[lo:hi], dup[lo:hi], dout[lo:hi], gate[lo:hi], up[lo:hi])
 	})
 }
 

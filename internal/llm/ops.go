@@ -37,10 +37,7 @@ func RoPEForward(x []float32, pos []int, nHeads, headDim int, cos, sin []float32
 func SwiGLUForward(out, gate, up []float32) {
 	gate, up = gate[:len(out)], up[:len(out)]
 	tensor.ParallelGrain(len(out), 1<<14, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			g := gate[i]
-			out[i] = g / (1 + exp32(-g)) * up[i]
-		}
+		tensor.SwiGLU(out[lo:hi], gate[lo:hi], up[lo:hi])
 	})
 }
 

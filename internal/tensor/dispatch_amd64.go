@@ -6,6 +6,7 @@ var (
 	transposeImpl    = pick(hasAVX2FMA, transposeAsm, transposeGo)
 	softmaxImpl      = pick(hasAVX2FMA, softmaxAsm, softmaxGo)
 	swigluImpl       = pick(hasAVX2FMA, swigluAsm, swigluGo)
+	swigluBackImpl   = pick(hasAVX2FMA, swigluBackAsm, swigluBackGo)
 	dotImpl          = pick(hasAVX2FMA, dotAsm, dotGo)
 	axpyImpl         = pick(hasAVX2FMA, axpyAsm, axpyGo)
 	dotBF16Impl      = pick(hasAVX2FMA, dotBF16Asm, dotBF16Go)

@@ -8,6 +8,7 @@ var (
 	transposeImpl    = transposeGo
 	softmaxImpl      = softmaxGo
 	swigluImpl       = swigluGo
+	swigluBackImpl   = swigluBackGo
 	dotImpl          = dotGo
 	axpyImpl         = axpyGo
 	dotBF16Impl      = dotBF16Go

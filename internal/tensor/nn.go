@@ -128,6 +128,30 @@ func swigluGo(out, gate, up []float32) {
 	}
 }
 
+// SwiGLUBackward is the backward of SwiGLU over len(dout) elements: with
+// s = sigmoid(gate[i]), dup[i] = dout[i]·gate[i]·s and dgate[i] =
+// dout[i]·up[i]·s·(1 + gate[i]·(1−s)). dgate may alias dout or gate, and
+// dup up (each element is read before it is written).
+func SwiGLUBackward(dgate, dup, dout, gate, up []float32) {
+	n := len(dout)
+	if len(dgate) < n || len(dup) < n || len(gate) < n || len(up) < n {
+		panic(fmt.Sprintf("tensor: SwiGLUBackward: len(dout)=%d but len(dgate)=%d len(dup)=%d len(gate)=%d len(up)=%d",
+			n, len(dgate), len(dup), len(gate), len(up)))
+	}
+	swigluBackImpl(dgate[:n], dup[:n], dout, gate[:n], up[:n])
+}
+
+// swigluBackGo is the portable SwiGLUBackward.
+func swigluBackGo(dgate, dup, dout, gate, up []float32) {
+	dgate, dup, gate, up = dgate[:len(dout)], dup[:len(dout)], gate[:len(dout)], up[:len(dout)]
+	for i, d := range dout {
+		g, u := gate[i], up[i]
+		s := 1 / (1 + float32(math.Exp(float64(-g))))
+		dgate[i] = d * u * s * (1 + g*(1-s))
+		dup[i] = d * g * s
+	}
+}
+
 // SiLUGrad returns d SiLU(x) / dx = s·(1 + x·(1-s)) with s = sigmoid(x).
 func SiLUGrad(x float32) float32 {
 	s := 1 / (1 + float32(math.Exp(float64(-x))))

@@ -205,3 +205,40 @@ func TestSwiGLU(t *testing.T) {
 		}
 	}
 }
+
+func TestSwiGLUBackward(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	impls := map[string]func(dgate, dup, dout, gate, up []float32){"go": swigluBackGo, "default": swigluBackImpl}
+	for name, fn := range impls {
+		for _, n := range []int{0, 1, 7, 8, 9, 33, 1536} {
+			t.Run(name+"/"+strconv.Itoa(n), func(t *testing.T) {
+				gate, up, dout := randSlice(r, n), randSlice(r, n), randSlice(r, n)
+				for i := range gate {
+					gate[i] *= 10
+				}
+				if n > 3 {
+					gate[0], gate[1], gate[2] = 120, -120, 0
+				}
+				dgate, dup := make([]float32, n), make([]float32, n)
+				fn(dgate, dup, dout, gate, up)
+				for i := range dout {
+					g, u, d := float64(gate[i]), float64(up[i]), float64(dout[i])
+					s := 1 / (1 + math.Exp(-g))
+					wg, wu := d*u*s*(1+g*(1-s)), d*g*s
+					if math.Abs(float64(dgate[i])-wg) > 1e-5*(1+math.Abs(wg)) || math.Abs(float64(dup[i])-wu) > 1e-5*(1+math.Abs(wu)) {
+						t.Fatalf("[%d] dgate %v dup %v, want %v %v (gate %v up %v dout %v)", i, dgate[i], dup[i], wg, wu, gate[i], up[i], dout[i])
+					}
+				}
+				// dgate aliasing dout, as the trainer calls it
+				d2 := append([]float32(nil), dout...)
+				dup2 := make([]float32, n)
+				fn(d2, dup2, d2, gate, up)
+				for i := range d2 {
+					if d2[i] != dgate[i] || dup2[i] != dup[i] {
+						t.Fatalf("aliased call differs at %d", i)
+					}
+				}
+			})
+		}
+	}
+}

@@ -11,6 +11,9 @@ func expSumAVX2(x *float32, n int, max float32, consts *[13][8]float32) float32
 //go:noescape
 func swigluAVX2(out, gate, up *float32, n int, consts *[13][8]float32)
 
+//go:noescape
+func swigluBackAVX2(dgate, dup, dout, gate, up *float32, n int, consts *[13][8]float32)
+
 // expConsts are expSumAVX2's constants, each repeated across 8 lanes: the
 // lower clamp, log2(e), ln2 split in two (Cephes C1, C2), the polynomial
 // coefficients, 1, the float exponent bias 127 (as int32 bits) and the
@@ -62,4 +65,13 @@ func swigluAsm(out, gate, up []float32) {
 		swigluAVX2(&out[0], &gate[:n8][0], &up[:n8][0], n8, &expConsts)
 	}
 	swigluGo(out[n8:], gate[n8:len(out)], up[n8:len(out)])
+}
+
+// swigluBackAsm is SwiGLUBackward with the AVX2 exp.
+func swigluBackAsm(dgate, dup, dout, gate, up []float32) {
+	n8 := len(dout) &^ 7
+	if n8 > 0 {
+		swigluBackAVX2(&dgate[:n8][0], &dup[:n8][0], &dout[0], &gate[:n8][0], &up[:n8][0], n8, &expConsts)
+	}
+	swigluBackGo(dgate[n8:], dup[n8:], dout[n8:], gate[n8:], up[n8:])
 }

@@ -128,3 +128,67 @@ sloop:
 sdone:
 	VZEROUPPER
 	RET
+
+// func swigluBackAVX2(dgate, dup, dout, gate, up *float32, n int, consts *[13][8]float32)
+// With s = sigmoid(gate[i]) (the exp of swigluAVX2) and silu = gate·s:
+// dup[i] = dout[i]·silu, dgate[i] = dout[i]·up[i]·(s + silu·(1−s)), for n
+// (a multiple of 8) elements. Each group of 8 is loaded before it is
+// stored, so dgate may alias dout or gate, and dup up.
+TEXT ·swigluBackAVX2(SB), NOSPLIT, $0-56
+	MOVQ dgate+0(FP), DI
+	MOVQ dup+8(FP), R9
+	MOVQ dout+16(FP), R8
+	MOVQ gate+24(FP), SI
+	MOVQ up+32(FP), DX
+	MOVQ n+40(FP), CX
+	MOVQ consts+48(FP), BX
+	VMOVUPS 320(BX), Y9
+
+bloop:
+	TESTQ        CX, CX
+	JEQ          bdone
+	VMOVUPS      (SI), Y6
+	VMOVUPS      (R8), Y7
+	VMOVUPS      (DX), Y8
+	VXORPS       Y0, Y0, Y0
+	VSUBPS       Y6, Y0, Y0
+	VMAXPS       (BX), Y0, Y0
+	VMINPS       384(BX), Y0, Y0
+	VMULPS       32(BX), Y0, Y2
+	VROUNDPS     $0, Y2, Y2
+	VFNMADD231PS 64(BX), Y2, Y0
+	VFNMADD231PS 96(BX), Y2, Y0
+	VMOVUPS      128(BX), Y3
+	VFMADD213PS  160(BX), Y0, Y3
+	VFMADD213PS  192(BX), Y0, Y3
+	VFMADD213PS  224(BX), Y0, Y3
+	VFMADD213PS  256(BX), Y0, Y3
+	VFMADD213PS  288(BX), Y0, Y3
+	VMULPS       Y0, Y0, Y4
+	VFMADD213PS  Y0, Y4, Y3
+	VADDPS       Y9, Y3, Y3
+	VCVTPS2DQ    Y2, Y5
+	VPADDD       352(BX), Y5, Y5
+	VPSLLD       $23, Y5, Y5
+	VMULPS       Y5, Y3, Y3
+	VADDPS       Y9, Y3, Y3
+	VDIVPS       Y3, Y9, Y3
+	VMULPS       Y3, Y6, Y10
+	VMULPS       Y7, Y10, Y11
+	VSUBPS       Y3, Y9, Y12
+	VFMADD213PS  Y3, Y10, Y12
+	VMULPS       Y8, Y12, Y12
+	VMULPS       Y7, Y12, Y12
+	VMOVUPS      Y11, (R9)
+	VMOVUPS      Y12, (DI)
+	ADDQ         $32, SI
+	ADDQ         $32, DX
+	ADDQ         $32, R8
+	ADDQ         $32, R9
+	ADDQ         $32, DI
+	SUBQ         $8, CX
+	JMP          bloop
+
+bdone:
+	VZEROUPPER
+	RET

@@ -10,7 +10,7 @@ func TestTranspose(t *testing.T) {
 	r := rand.New(rand.NewPCG(23, 24))
 	impls := map[string]func(dst []float32, ldd int, src []float32, lds, rows, kc int){"go": transposeGo, "default": transposeImpl}
 	for name, fn := range impls {
-		for _, sh := range [][2]int{{1, 1}, {8, 8}, {7, 9}, {16, 24}, {17, 33}, {32, 576}, {5, 3}} {
+		for _, sh := range [][2]int{{1, 1}, {8, 8}, {7, 9}, {16, 24}, {17, 33}, {32, 576}, {5, 3}, {12, 576}, {13, 17}, {4, 8}, {6, 19}} {
 			rows, kc := sh[0], sh[1]
 			t.Run(fmt.Sprintf("%s/%dx%d", name, rows, kc), func(t *testing.T) {
 				lds, ldd := kc+3, rows+5
