@@ -110,7 +110,7 @@ func newFixture(t *testing.T, db *store.DB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	finetunetest.AddVersion(t, dsvc, f.orgID, f.ds, finetunetest.ReverseRecords(24), nil)
+	finetunetest.AddVersion(t, dsvc, f.orgID, f.ds, finetunetest.ReverseRecords(16), nil)
 	f.base = filepath.Join(t.TempDir(), "base")
 	finetunetest.TinyModel(t, f.base, 7)
 	f.svc = &finetune.Service{DB: db, Blob: bs, Datasets: dsvc, Audit: al}
@@ -131,7 +131,7 @@ func (f *fixture) spec() finetune.RunSpec {
 	seed := uint64(3)
 	return finetune.RunSpec{BaseModel: f.base, Method: "sft", Name: "rev",
 		PEFT:  finetune.PEFTSpec{R: 4, TargetModules: []string{"q_proj", "v_proj", "down_proj"}},
-		Train: finetune.TrainSpec{DatasetID: f.ds.ID, Epochs: 3, BatchSize: 4, LR: 1e-3, CheckpointEvery: 4, Seed: &seed}}
+		Train: finetune.TrainSpec{DatasetID: f.ds.ID, Epochs: 2, BatchSize: 4, LR: 0.02, CheckpointEvery: 4, Seed: &seed}}
 }
 
 func waitRun(t *testing.T, svc *finetune.Service, orgID, id string) *finetune.Run {
@@ -215,14 +215,14 @@ func TestResumeAfterWorkerDies(t *testing.T) {
 		if got.Metrics.ResumedFrom != 4 {
 			t.Errorf("resumed from step %d, want 4", got.Metrics.ResumedFrom)
 		}
-		if got.Metrics.Step != want.Metrics.Step || got.Metrics.Step != 18 {
-			t.Fatalf("steps %d vs %d, want 18", got.Metrics.Step, want.Metrics.Step)
+		if got.Metrics.Step != want.Metrics.Step || got.Metrics.Step != 8 {
+			t.Fatalf("steps %d vs %d, want 8", got.Metrics.Step, want.Metrics.Step)
 		}
 		if got.Metrics.FinalLoss != want.Metrics.FinalLoss {
 			t.Fatalf("final loss after resume %.9g, uninterrupted %.9g", got.Metrics.FinalLoss, want.Metrics.FinalLoss)
 		}
-		if len(got.Metrics.History) != 18 {
-			t.Fatalf("history has %d points, want 18", len(got.Metrics.History))
+		if len(got.Metrics.History) != 8 {
+			t.Fatalf("history has %d points, want 8", len(got.Metrics.History))
 		}
 		for i, p := range got.Metrics.History {
 			if p.Step != i+1 || p.Loss != want.Metrics.History[i].Loss {
@@ -267,7 +267,7 @@ func TestContinualQLoRADistill(t *testing.T) {
 		}
 		return waitRun(t, f.svc, f.orgID, r.RunID)
 	}
-	first := runSpec(func(s *finetune.RunSpec) { s.Train.Epochs, s.Train.LR = 4, 0.02 })
+	first := runSpec(func(s *finetune.RunSpec) { s.Train.Epochs, s.Train.LR = 5, 0.02 })
 	cont := runSpec(func(s *finetune.RunSpec) { s.Train.InitAdapter, s.Train.LR = first.ModelVersionID, 0.02 })
 	if c0, f0 := cont.Metrics.History[0].Loss, first.Metrics.History[0].Loss; c0 >= f0-0.1 {
 		t.Errorf("continual run starts at loss %.4f, the first run started at %.4f and ended at %.4f", c0, f0, first.Metrics.FinalLoss)
@@ -286,7 +286,7 @@ func TestContinualQLoRADistill(t *testing.T) {
 		s.Train.TeacherModel = f.base
 		s.Name = "distilled"
 	})
-	if dist.Metrics.Step != 6 || dist.Config.Train.Temperature != 2 {
+	if dist.Metrics.Step != 4 || dist.Config.Train.Temperature != 2 {
 		t.Fatalf("distill run %+v", dist.Metrics)
 	}
 	if _, err := f.svc.Create(ctx, f.orgID, "usr_test", f.project, finetune.RunSpec{BaseModel: "hf://org/name", Method: "sft",
