@@ -40,8 +40,6 @@ func naiveGreedy(t *testing.T, m *llm.Model, prompt []int, maxNew int, stop int)
 // on held-out prompts far more often than before.
 func TestSequenceDistillation(t *testing.T) {
 	ctx := context.Background()
-	noise := []int{200, 201, 202, 203, 204, 205, 206, 207, 208, 209}
-	exs, _, _ := lookupTask(noise)
 	// The teacher labels prompts it was not trained on, too: sequence-level
 	// distillation needs only prompts.
 	var unlabeled []int
@@ -50,18 +48,7 @@ func TestSequenceDistillation(t *testing.T) {
 	}
 	_, trainP, _ := lookupTask(unlabeled)
 	_, heldP, _ := lookupTask([]int{300, 301, 302})
-	base := tinyModel(t, "llama")
-	r, err := NewRun(base, sftConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.SFT(ctx, exs, nil); err != nil {
-		t.Fatal(err)
-	}
-	teacher, err := base.Merge(r.Params().Adapter("tiny"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, teacher := lookupTeacher(t)
 	const eos, maxNew = 2, 4
 	calls := 0
 	targets, err := DistillSequences(ctx, teacher, trainP, maxNew, []int{eos}, func(done, total int) {
@@ -114,7 +101,7 @@ func TestSequenceDistillation(t *testing.T) {
 		sft = append(sft, ex)
 	}
 	cfg := sftConfig()
-	cfg.Seed, cfg.Epochs = 5, 20
+	cfg.Seed, cfg.Epochs, cfg.BatchSize = 5, 20, 16
 	d, err := NewRun(student, cfg)
 	if err != nil {
 		t.Fatal(err)

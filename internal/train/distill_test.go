@@ -7,6 +7,34 @@ import (
 	"github.com/whet-dev/whet/internal/llm"
 )
 
+// teacherCache holds the lookup teacher, trained once per test binary.
+var teacherCache struct{ base, teacher *llm.Model }
+
+// lookupTeacher returns tinyModel("llama") and that model merged with an
+// adapter trained by SFT on lookupTask (noise 200–209): a teacher that
+// knows the task. Tests must not change either model.
+func lookupTeacher(t *testing.T) (base, teacher *llm.Model) {
+	t.Helper()
+	if teacherCache.teacher != nil {
+		return teacherCache.base, teacherCache.teacher
+	}
+	base = tinyModel(t, "llama")
+	exs, _, _ := lookupTask([]int{200, 201, 202, 203, 204, 205, 206, 207, 208, 209})
+	r, err := NewRun(base, sftConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.SFT(context.Background(), exs, nil); err != nil {
+		t.Fatal(err)
+	}
+	teacher, err = base.Merge(r.Params().Adapter("tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	teacherCache.base, teacherCache.teacher = base, teacher
+	return base, teacher
+}
+
 // greedyAnswers returns m's most likely next token after each prompt.
 func greedyAnswers(t *testing.T, m *llm.Model, prompts [][]int) []int {
 	t.Helper()
@@ -29,21 +57,9 @@ func greedyAnswers(t *testing.T, m *llm.Model, prompts [][]int) []int {
 // learned the lookup task agrees with the teacher's held-out answers far
 // more often, and its KL to the teacher falls.
 func TestDistillMovesTowardTeacher(t *testing.T) {
-	noise := []int{200, 201, 202, 203, 204, 205, 206, 207, 208, 209}
-	exs, _, _ := lookupTask(noise)
+	exs, _, _ := lookupTask([]int{200, 201, 202, 203, 204, 205, 206, 207, 208, 209})
 	_, heldP, _ := lookupTask([]int{300, 301})
-	base := tinyModel(t, "llama")
-	r, err := NewRun(base, sftConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.SFT(context.Background(), exs, nil); err != nil {
-		t.Fatal(err)
-	}
-	teacher, err := base.Merge(r.Params().Adapter("tiny"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	base, teacher := lookupTeacher(t)
 	want := greedyAnswers(t, teacher, heldP)
 	agree := func(m *llm.Model) float64 {
 		got := greedyAnswers(t, m, heldP)
