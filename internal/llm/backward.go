@@ -199,6 +199,46 @@ func CrossEntropyForward(logp, lse, logits []float32, targets []int, T, V int) {
 	}
 }
 
+// CrossEntropyForwardGrad is CrossEntropyForward followed by the backward
+// at unit scale: it writes logp and lse as CrossEntropyForward does and
+// overwrites each row of logits with softmax(logits[t]) − onehot(target),
+// the gradient of the row's loss −logp[t] with respect to its logits (zeros
+// on masked rows). A training step scales row t by its dloss[t] later, which
+// lets the caller fold the LM head's input gradient into the forward pass.
+func CrossEntropyForwardGrad(logp, lse, logits []float32, targets []int, T, V int) {
+	for t := 0; t < T; t++ {
+		row := logits[t*V : (t+1)*V]
+		tg := targets[t]
+		if tg < 0 {
+			logp[t], lse[t] = 0, 0
+			clear(row)
+			continue
+		}
+		zt := row[tg]
+		mx := row[0]
+		for _, v := range row {
+			mx = max(mx, v)
+		}
+		if zt-mx > -60 {
+			tensor.SoftmaxInPlace(row)
+			lp := float32(math.Log(float64(row[tg])))
+			logp[t], lse[t] = lp, zt-lp
+			row[tg]--
+			continue
+		}
+		var s float64
+		for _, v := range row {
+			s += math.Exp(float64(v - mx))
+		}
+		l := float64(mx) + math.Log(s)
+		lse[t], logp[t] = float32(l), zt-float32(l)
+		for i, v := range row {
+			row[i] = float32(math.Exp(float64(v) - l))
+		}
+		row[tg]--
+	}
+}
+
 // CrossEntropyBackward mirrors CrossEntropyForward: with dloss[t] the
 // gradient of the objective with respect to row t's loss (−logp[t]), it
 // writes dlogits[t] = dloss[t]·(softmax(logits[t]) − onehot(target)).

@@ -72,6 +72,12 @@ type Trainer struct {
 	tmp     []float32
 	// backward buffers
 	dx, dxn, dq, dk, dv, datt, dact, dup, dh, dxd, dlog, xc []float32
+	// dhead [N×C], valid when headGrad: a training Forward (Dropout set)
+	// also computes each target row's LM-head input gradient at unit loss
+	// scale, so Backward only scales it by dloss instead of recomputing
+	// the logits (one vocabulary-sized product less per step).
+	dhead    []float32
+	headGrad bool
 }
 
 // lmChunk is the number of rows whose logits exist at once (256 rows of a
@@ -186,20 +192,43 @@ func (tr *Trainer) Forward(b *Batch, opt ForwardOptions) ([]float32, error) {
 	V := c.VocabSize
 	tr.dlog = grow(tr.dlog, lmChunk*V)
 	tr.xc = grow(tr.xc, lmChunk*C)
-	var lp, ls [lmChunk]float32
+	var lp, ls, ones [lmChunk]float32
 	var tg [lmChunk]int
+	grad := opt.Dropout && !opt.NoAdapter
+	if grad {
+		tr.dhead = grow(tr.dhead, N*C)
+		for i := range ones {
+			ones[i] = 1
+		}
+	}
+	tr.headGrad = false
 	for r0 := 0; r0 < len(tr.rows); r0 += lmChunk {
 		n := min(lmChunk, len(tr.rows)-r0)
 		tr.headLogits(r0, n, tg[:])
-		if b.Teacher != nil {
+		switch {
+		case b.Teacher != nil:
 			DistillForward(lp[:n], tr.dlog[:n*V], b.Teacher[r0*V:(r0+n)*V], n, V, b.Temperature)
-		} else {
+			if grad {
+				DistillBackward(tr.dlog[:n*V], tr.dlog[:n*V], b.Teacher[r0*V:(r0+n)*V], ones[:n], n, V, b.Temperature)
+			}
+		case grad:
+			CrossEntropyForwardGrad(lp[:n], ls[:n], tr.dlog[:n*V], tg[:n], n, V)
+		default:
 			CrossEntropyForward(lp[:n], ls[:n], tr.dlog[:n*V], tg[:n], n, V)
+		}
+		if grad {
+			clear(tr.xc[:n*C])
+			m.LMHead.W.MulAcc(tr.xc[:n*C], tr.dlog[:n*V], n)
+			for i := 0; i < n; i++ {
+				row := tr.rows[r0+i]
+				copy(tr.dhead[row*C:(row+1)*C], tr.xc[i*C:(i+1)*C])
+			}
 		}
 		for i := 0; i < n; i++ {
 			tr.logp[tr.rows[r0+i]], tr.lse[tr.rows[r0+i]] = lp[i], ls[i]
 		}
 	}
+	tr.headGrad = grad
 	return tr.logp, nil
 }
 
@@ -326,7 +355,12 @@ func (tr *Trainer) Backward(dloss []float32) error {
 	var tg [lmChunk]int
 	var dl [lmChunk]float32
 	var ls [lmChunk]float32
-	for r0 := 0; r0 < len(tr.rows); r0 += lmChunk {
+	if tr.headGrad {
+		for _, row := range tr.rows {
+			tensor.Axpy(dloss[row], tr.dhead[row*C:(row+1)*C], dxf[row*C:(row+1)*C])
+		}
+	}
+	for r0 := 0; r0 < len(tr.rows) && !tr.headGrad; r0 += lmChunk {
 		n := min(lmChunk, len(tr.rows)-r0)
 		hit := false
 		for i := 0; i < n; i++ {
