@@ -293,6 +293,22 @@ func TestContinualQLoRADistill(t *testing.T) {
 		Train: finetune.TrainSpec{DatasetID: f.ds.ID}}); err == nil || !strings.Contains(err.Error(), "resolver") {
 		t.Fatalf("hf:// without a resolver: %v", err)
 	}
+	// With a resolver (the server wires internal/hub) hf:// names a folder.
+	f.svc.Resolve = func(ctx context.Context, ref string) (string, error) {
+		if ref == "hf://org/tiny" {
+			return f.base, nil
+		}
+		return "", errors.New("no such repo")
+	}
+	plan, err := f.svc.Plan(ctx, f.orgID, f.project, finetune.RunSpec{BaseModel: "hf://org/tiny", Method: "sft",
+		Train: finetune.TrainSpec{DatasetID: f.ds.ID}})
+	if err != nil || plan.Examples != 16 || plan.Steps != 4 || plan.Architecture == "" {
+		t.Fatalf("plan on hf://org/tiny: %+v %v", plan, err)
+	}
+	if _, err := f.svc.Plan(ctx, f.orgID, f.project, finetune.RunSpec{BaseModel: "hf://org/missing", Method: "sft",
+		Train: finetune.TrainSpec{DatasetID: f.ds.ID}}); err == nil || !strings.Contains(err.Error(), "no such repo") {
+		t.Fatalf("plan on a missing hf:// repo: %v", err)
+	}
 }
 
 // TestResumeAfterLeaseLost simulates a worker killed mid-run: worker 1
