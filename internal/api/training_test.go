@@ -196,7 +196,7 @@ func TestTrainingRunsEndToEnd(t *testing.T) {
 			if r.Metrics.FinalLoss >= h[0].Loss {
 				t.Errorf("loss did not fall: %g → %g", h[0].Loss, r.Metrics.FinalLoss)
 			}
-			if r.Artifacts.CheckpointStep == 0 || r.Artifacts.AdapterFiles["adapter_model.safetensors"] == "" || r.ModelVersionID == "" {
+			if r.ModelID == "" || r.ModelVersion != 1 || r.Artifacts.CheckpointStep == 0 || r.Artifacts.AdapterFiles["adapter_model.safetensors"] == "" || r.ModelVersionID == "" {
 				t.Fatalf("artifacts %+v, version %q", r.Artifacts, r.ModelVersionID)
 			}
 			models, err := e.owner.ListModels(ctx, e.project)

@@ -63,7 +63,9 @@ type Run struct {
 	Config         RunSpec    `json:"config" doc:"The run body with every default filled in."`
 	Metrics        Metrics    `json:"metrics"`
 	Artifacts      Artifacts  `json:"artifacts"`
-	ModelVersionID string     `json:"model_version_id,omitempty"`
+	ModelVersionID string     `json:"model_version_id,omitempty" doc:"The version a succeeded run registered."`
+	ModelID        string     `json:"model_id,omitempty"`
+	ModelVersion   int        `json:"model_version,omitempty" doc:"Its version number."`
 	CreatedBy      string     `json:"created_by,omitempty"`
 	CreatedAt      time.Time  `json:"created_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
@@ -260,14 +262,18 @@ func kindFits(method string, k dataset.Kind) error {
 
 const runCols = `r.id, r.project_id, r.job_id, r.name, r.base_model, r.method, r.spec_json, r.metrics_json, r.artifacts_json,
 	r.model_version_id, r.created_by, r.created_at, r.updated_at, r.completed_at,
-	j.status, j.progress, j.stage, j.eta, j.error`
+	j.status, j.progress, j.stage, j.eta, j.error,
+	COALESCE(v.model_id, ''), COALESCE(v.version, 0)`
+
+const runFrom = `training_runs r JOIN jobs j ON j.id = r.job_id LEFT JOIN model_versions v ON v.id = r.model_version_id`
 
 func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 	var r Run
 	var spec, metrics, artifacts, created, updated string
 	var completed, eta sql.NullString
 	if err := row.Scan(&r.RunID, &r.ProjectID, &r.JobID, &r.Name, &r.BaseModel, &r.Method, &spec, &metrics, &artifacts,
-		&r.ModelVersionID, &r.CreatedBy, &created, &updated, &completed, &r.Status, &r.Progress, &r.Stage, &eta, &r.Error); err != nil {
+		&r.ModelVersionID, &r.CreatedBy, &created, &updated, &completed, &r.Status, &r.Progress, &r.Stage, &eta, &r.Error,
+		&r.ModelID, &r.ModelVersion); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(spec), &r.Config); err != nil {
@@ -293,7 +299,7 @@ func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 
 // Get returns run id of organisation orgID (store.ErrNotFound otherwise).
 func (s *Service) Get(ctx context.Context, orgID, id string) (*Run, error) {
-	r, err := scanRun(s.DB.SQL.QueryRowContext(ctx, s.DB.Rebind(`SELECT `+runCols+` FROM training_runs r JOIN jobs j ON j.id = r.job_id
+	r, err := scanRun(s.DB.SQL.QueryRowContext(ctx, s.DB.Rebind(`SELECT `+runCols+` FROM `+runFrom+`
 		WHERE r.id = ? AND r.org_id = ?`), id, orgID))
 	if isNoRows(err) {
 		return nil, fmt.Errorf("%w: training run %s", store.ErrNotFound, id)
@@ -321,7 +327,7 @@ func (s *Service) List(ctx context.Context, orgID, projectID string, limit int, 
 		where += ` AND (r.created_at < ? OR (r.created_at = ? AND r.id < ?))`
 		args = append(args, created, created, id)
 	}
-	rows, err := s.DB.SQL.QueryContext(ctx, s.DB.Rebind(`SELECT `+runCols+` FROM training_runs r JOIN jobs j ON j.id = r.job_id
+	rows, err := s.DB.SQL.QueryContext(ctx, s.DB.Rebind(`SELECT `+runCols+` FROM `+runFrom+`
 		WHERE `+where+` ORDER BY r.created_at DESC, r.id DESC LIMIT ?`), append(args, limit+1)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("finetune: list runs: %w", err)
