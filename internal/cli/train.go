@@ -19,9 +19,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/whet-dev/whet/internal/finetune"
 	"github.com/whet-dev/whet/internal/llm"
-	"github.com/whet-dev/whet/internal/tokenizer"
-	"github.com/whet-dev/whet/internal/tokenizer/chat"
 	"github.com/whet-dev/whet/internal/train"
 )
 
@@ -162,7 +161,7 @@ func runTrain(cmd *cobra.Command, env *Env, fl *trainFlags) error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	tk, err := tokenizer.Load(fl.model)
+	_, fm, templateHash, err := finetune.NewFormatter(fl.model, fl.maxSeq)
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
@@ -178,23 +177,6 @@ func runTrain(cmd *cobra.Command, env *Env, fl *trainFlags) error {
 	datasetDigest := inputs[0].digest
 	if len(inputs) > 1 || fl.data == "" {
 		datasetDigest = "sha256:" + hex.EncodeToString(digest.Sum(nil))
-	}
-	fm := train.Formatter{Encode: func(s string) []int { return tk.Encode(s, false) }, BOS: tk.BOS(), EOS: tk.EOS(), MaxLen: fl.maxSeq}
-	templateHash := ""
-	tmpl, err := chat.FromTokenizerConfig(fl.model)
-	switch {
-	case err == nil:
-		templateHash = tmpl.Hash()
-		fm.Render = func(msgs []train.Message, gen bool) (string, error) {
-			cm := make([]chat.Message, len(msgs))
-			for i, m := range msgs {
-				cm[i] = chat.Message{Role: m.Role, Content: m.Content}
-			}
-			return tmpl.Render(chat.Input{Messages: cm, AddGenerationPrompt: gen})
-		}
-	case errors.Is(err, chat.ErrNoTemplate) || errors.Is(err, os.ErrNotExist):
-	default:
-		return fmt.Errorf("train: %w", err)
 	}
 	var teacher *llm.Model
 	method := fl.method
