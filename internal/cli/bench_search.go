@@ -6,16 +6,20 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/whet-dev/whet/internal/encoder"
 	"github.com/whet-dev/whet/internal/rag"
+	"github.com/whet-dev/whet/internal/tokenizer"
 )
 
 // benchSearchLatency is one retrieval path's latency distribution.
@@ -32,21 +36,28 @@ type benchSearchLatency struct {
 
 // benchSearchReport is the output of `whet bench search`.
 type benchSearchReport struct {
-	Chunks          int                  `json:"chunks"`
-	DenseChunks     int                  `json:"dense_chunks"`
-	Dim             int                  `json:"dim"`
-	Vocabulary      int                  `json:"vocabulary"`
-	MeanChunkTerms  float64              `json:"mean_chunk_terms"`
-	GOMAXPROCS      int                  `json:"gomaxprocs"`
-	BM25BuildSec    float64              `json:"bm25_build_seconds"`
-	BM25BuildPerSec float64              `json:"bm25_build_chunks_per_second"`
-	HNSWBuildSec    float64              `json:"hnsw_build_seconds"`
-	HNSWBuildPerSec float64              `json:"hnsw_build_chunks_per_second"`
-	DenseRecall10   float64              `json:"dense_recall@10"`
-	EfSearch        int                  `json:"ef_search"`
-	Latency         []benchSearchLatency `json:"latency"`
-	PeakRSSMB       float64              `json:"peak_rss_mb"`
-	HeapMB          float64              `json:"heap_mb"`
+	Chunks           int                  `json:"chunks"`
+	DenseChunks      int                  `json:"dense_chunks"`
+	Dim              int                  `json:"dim"`
+	Vocabulary       int                  `json:"vocabulary"`
+	MeanChunkTerms   float64              `json:"mean_chunk_terms"`
+	GOMAXPROCS       int                  `json:"gomaxprocs"`
+	BM25BuildSec     float64              `json:"bm25_build_seconds"`
+	BM25BuildPerSec  float64              `json:"bm25_build_chunks_per_second"`
+	HNSWBuildSec     float64              `json:"hnsw_build_seconds"`
+	HNSWBuildPerSec  float64              `json:"hnsw_build_chunks_per_second"`
+	HNSWBuildWorkers int                  `json:"hnsw_build_workers"`
+	DenseRecall10    float64              `json:"dense_recall@10"`
+	EfSearch         int                  `json:"ef_search"`
+	Latency          []benchSearchLatency `json:"latency"`
+	// RerankPairTokens is the mean length of a (query, passage) pair fed
+	// to the cross-encoder; RerankBudgetScored the mean number of the 50
+	// passages scored within RerankBudgetMS.
+	RerankPairTokens   float64 `json:"rerank_pair_tokens,omitempty"`
+	RerankBudgetMS     float64 `json:"rerank_budget_ms,omitempty"`
+	RerankBudgetScored float64 `json:"rerank_budget_scored,omitempty"`
+	PeakRSSMB          float64 `json:"peak_rss_mb"`
+	HeapMB             float64 `json:"heap_mb"`
 }
 
 // zipfCorpus generates chunks whose terms follow a Zipf law over a
@@ -84,11 +95,23 @@ func newZipfCorpus(seed uint64, size int) *zipfCorpus {
 	return &zipfCorpus{vocab: vocab, rng: rng, zipf: rand.NewZipf(rng, 1.07, 2, uint64(size-1))}
 }
 
-func (z *zipfCorpus) chunk() []string {
+func (z *zipfCorpus) chunk() []string { return z.words(z.chunkIDs()) }
+
+// chunkIDs draws a chunk as vocabulary indices (a compact form to keep
+// for re-ranking; the vocabulary stays under 65,536 words).
+func (z *zipfCorpus) chunkIDs() []uint16 {
 	n := 40 + z.rng.IntN(80)
-	out := make([]string, n)
+	out := make([]uint16, n)
 	for i := range out {
-		out[i] = z.vocab[z.zipf.Uint64()]
+		out[i] = uint16(z.zipf.Uint64())
+	}
+	return out
+}
+
+func (z *zipfCorpus) words(ids []uint16) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = z.vocab[id]
 	}
 	return out
 }
@@ -175,8 +198,10 @@ func measure(path string, chunks, nq, conc int, fn func(i int)) benchSearchLaten
 }
 
 func newBenchSearchCmd(env *Env) *cobra.Command {
-	var chunks, denseChunks, dim, conc, nq, vocab, efSearch int
-	var reranker, collection, export string
+	var chunks, denseChunks, dim, conc, nq, vocab, efSearch, buildWorkers int
+	var reranker, rerankInit, collection, export string
+	var rerankTokens, rerankQueries int
+	var rerankBudget time.Duration
 	var seed uint64
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -210,12 +235,32 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 			bm := rag.NewBM25(1.2, 0.75)
 			var buildTime time.Duration
 			var terms int64
-			keep := map[int][]string{} // texts of the first chunks, for re-ranking
+			if rerankInit != "" && reranker == "" {
+				cfg, err := encoder.Preset(rerankInit, true)
+				if err != nil {
+					return &exitError{code: 2, err: fmt.Errorf("--reranker-init: %w", err)}
+				}
+				dir, err := os.MkdirTemp("", "whet-cross-encoder-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(dir)
+				if err := encoder.WriteRandom(dir, cfg, seed); err != nil {
+					return err
+				}
+				reranker = dir
+				logf("reranker: random-weight %s cross-encoder in %s", rerankInit, dir)
+			}
+			if vocab > 65536 {
+				return &exitError{code: 2, err: fmt.Errorf("--vocabulary must be at most 65536")}
+			}
+			var keep [][]uint16 // the first chunks as word ids, for re-ranking
 			for i := 0; i < chunks; i++ {
-				c := z.chunk()
+				ids := z.chunkIDs()
+				c := z.words(ids)
 				terms += int64(len(c))
 				if reranker != "" && i < denseChunks {
-					keep[i] = c
+					keep = append(keep, ids)
 				}
 				t := time.Now()
 				bm.Add(c)
@@ -241,14 +286,20 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 				vecs := clusteredVectors(rng, denseChunks, dim)
 				h = rag.NewHNSW(dim, 0, 0, efSearch, seed)
 				t := time.Now()
-				for i, v := range vecs {
-					h.Add(v)
-					if (i+1)%20000 == 0 {
-						logf("hnsw: %d vectors (%.0fs)", i+1, time.Since(t).Seconds())
-					}
+				// Parallel insertion on all cores, in slices of 50k so that
+				// an interrupt stops the build between slices.
+				const slice = 50000
+				for lo := 0; lo < len(vecs); lo += slice {
+					hi := min(len(vecs), lo+slice)
+					h.AddBatch(vecs[lo:hi], buildWorkers, nil)
+					logf("hnsw: %d vectors (%.0fs)", hi, time.Since(t).Seconds())
 					if ctx.Err() != nil {
 						return ctx.Err()
 					}
+				}
+				rep.HNSWBuildWorkers = buildWorkers
+				if buildWorkers <= 0 {
+					rep.HNSWBuildWorkers = runtime.GOMAXPROCS(0)
 				}
 				rep.HNSWBuildSec = time.Since(t).Seconds()
 				rep.HNSWBuildPerSec = float64(denseChunks) / rep.HNSWBuildSec
@@ -282,13 +333,71 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 				vecs = nil
 			}
 			var rr rag.Reranker
-			if reranker != "" {
+			var rerankTexts map[int]string
+			if reranker != "" && h != nil {
 				var err error
 				if rr, err = rag.NewReranker(reranker); err != nil {
 					return &exitError{code: 2, err: fmt.Errorf("--reranker: %w", err)}
 				}
+				tk, err := tokenizer.Load(reranker)
+				if err != nil {
+					return &exitError{code: 2, err: fmt.Errorf("--reranker tokenizer: %w", err)}
+				}
+				// Passages are cut to whole words so that a (query,
+				// passage) pair is at most --rerank-tokens tokens; this is
+				// set up outside the timed path.
+				rerankTexts = map[int]string{}
+				var pairTokens, pairs int
+				for i := range min(nq, rerankQueries) {
+					qt := len(tk.Encode(queries[i], true))
+					for _, c := range hybridCandidates(bm, h, an, queries[i], qvecs[i], denseChunks) {
+						if _, ok := rerankTexts[c]; ok {
+							continue
+						}
+						words := z.words(keep[c])
+						n, text := 0, ""
+						for w := 1; w <= len(words); w++ {
+							t := strings.Join(words[:w], " ")
+							nt := len(tk.Encode(t, false))
+							if qt+nt+1 > rerankTokens {
+								break
+							}
+							n, text = nt, t
+						}
+						rerankTexts[c] = text
+						pairTokens += qt + n + 1
+						pairs++
+					}
+				}
+				rep.RerankPairTokens = float64(pairTokens) / float64(max(1, pairs))
+				keep = nil
 			}
 
+			// rerank is hybrid retrieval then the cross-encoder over the
+			// fused top 50 in batches of 8 until budget (0: none) is
+			// spent, as rag.Index.Search does; it counts passages scored.
+			var rerankScored, rerankCalls atomic.Int64
+			rerank := func(i int, budget time.Duration) {
+				start := time.Now()
+				f := hybridCandidates(bm, h, an, queries[i], qvecs[i], denseChunks)
+				texts := make([]string, len(f))
+				for j, c := range f {
+					texts[j] = rerankTexts[c]
+				}
+				scored := 0
+				for scored < len(texts) && (budget <= 0 || time.Since(start) < budget) {
+					end := min(scored+8, len(texts))
+					if _, err := rr.Score(context.Background(), queries[i], texts[scored:end]); err != nil {
+						logf("rerank: %v", err)
+						return
+					}
+					scored = end
+				}
+				if budget > 0 {
+					rerankScored.Add(int64(scored))
+					rerankCalls.Add(1)
+				}
+			}
 			paths := []struct {
 				name   string
 				chunks int
@@ -319,28 +428,30 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 						chunks int
 						fn     func(i int)
 					}{"hybrid+rerank50", chunks, func(i int) {
-						s := bm.Search(an.Tokens(queries[i]), 50, func(o int) bool { return o < denseChunks })
-						d := h.Search(qvecs[i], 50, 0, nil)
-						f := rag.RRF([][]rag.Scored{s, d}, 60)
-						f = f[:min(50, len(f))]
-						texts := make([]string, len(f))
-						for j, c := range f {
-							texts[j] = strings.Join(keep[c.Ord], " ")
-						}
-						_, _ = rr.Score(context.Background(), queries[i], texts)
+						rerank(i, 0)
+					}}, struct {
+						name   string
+						chunks int
+						fn     func(i int)
+					}{"hybrid+rerank50/budget", chunks, func(i int) {
+						rerank(i, rerankBudget)
 					}})
 				}
 			}
 			for _, p := range paths {
 				n := nq
 				if strings.Contains(p.name, "rerank") {
-					n = min(nq, 50)
+					n = min(nq, rerankQueries)
 				}
 				for _, c := range []int{1, conc} {
 					r := measure(p.name, p.chunks, n, c, p.fn)
 					logf("%-16s conc %d: p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, %.0f q/s", p.name, c, r.P50ms, r.P95ms, r.P99ms, r.QPS)
 					rep.Latency = append(rep.Latency, r)
 				}
+			}
+			if c := rerankCalls.Load(); c > 0 {
+				rep.RerankBudgetScored = float64(rerankScored.Load()) / float64(c)
+				rep.RerankBudgetMS = float64(rerankBudget.Microseconds()) / 1000
 			}
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
@@ -364,6 +475,9 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 			for _, r := range rep.Latency {
 				fmt.Fprintf(tw, "%s\t%d\t%d\t%.2f\t%.2f\t%.2f\t%.0f\n", r.Path, r.Chunks, r.Concurrency, r.P50ms, r.P95ms, r.P99ms, r.QPS)
 			}
+			if rep.RerankPairTokens > 0 {
+				fmt.Fprintf(tw, "rerank: %.0f tokens per pair; within %.0f ms, %.1f of 50 passages scored on average\n", rep.RerankPairTokens, rep.RerankBudgetMS, rep.RerankBudgetScored)
+			}
 			fmt.Fprintf(tw, "memory: peak RSS %.0f MB, heap %.0f MB\n", rep.PeakRSSMB, rep.HeapMB)
 			return tw.Flush()
 		},
@@ -376,10 +490,28 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 	f.IntVar(&nq, "queries", 1000, "queries per path")
 	f.IntVar(&vocab, "vocabulary", 50000, "distinct words")
 	f.IntVar(&efSearch, "ef-search", 0, "HNSW efSearch (default the index default)")
+	f.IntVar(&buildWorkers, "build-workers", 0, "goroutines inserting into HNSW (0: GOMAXPROCS)")
 	f.StringVar(&reranker, "reranker", "", "cross-encoder model folder: also measure hybrid + re-rank of 50")
+	f.StringVar(&rerankInit, "reranker-init", "", "instead of --reranker, write a random-weight cross-encoder of this shape (minilm-l6, tiny) to a temp folder and use it (speed only: its scores are meaningless)")
+	f.IntVar(&rerankTokens, "rerank-tokens", 128, "cut passages so that each (query, passage) pair is at most this many tokens")
+	f.IntVar(&rerankQueries, "rerank-queries", 50, "queries for the re-rank paths")
+	f.DurationVar(&rerankBudget, "rerank-budget", 200*time.Millisecond, "time budget of the second re-rank path (rag's default)")
 	f.Uint64Var(&seed, "seed", 1, "random seed")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	f.StringVar(&collection, "collection", "", "score BM25 on a test collection folder (e.g. examples) instead")
 	f.StringVar(&export, "export", "", "with --collection: write the chunks as JSONL here")
 	return cmd
+}
+
+// hybridCandidates is the re-rank path's retrieval: BM25 over the chunks
+// that have vectors and HNSW, each top 50, fused by RRF and cut to 50.
+func hybridCandidates(bm *rag.BM25, h *rag.HNSW, an *rag.Analyzer, q string, qvec []float32, dense int) []int {
+	s := bm.Search(an.Tokens(q), 50, func(o int) bool { return o < dense })
+	d := h.Search(qvec, 50, 0, nil)
+	f := rag.RRF([][]rag.Scored{s, d}, 60)
+	out := make([]int, 0, 50)
+	for _, c := range f[:min(50, len(f))] {
+		out = append(out, c.Ord)
+	}
+	return out
 }

@@ -62,3 +62,26 @@ func TestBenchSearchCollection(t *testing.T) {
 		t.Fatalf("exported %d chunks, report says %d", n, rep.Chunks)
 	}
 }
+
+func TestBenchSearchRerankInit(t *testing.T) {
+	code, out, errOut := runJobsCLI(t, nil, "bench", "search", "--chunks", "1500", "--dense-chunks", "300", "--dim", "16", "--queries", "12",
+		"--concurrency", "2", "--reranker-init", "tiny", "--rerank-tokens", "64", "--rerank-budget", "1h", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rep benchSearchReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, l := range rep.Latency {
+		paths = append(paths, l.Path)
+	}
+	if got := strings.Join(paths, ","); got != "bm25,bm25,dense,dense,hybrid,hybrid,hybrid+rerank50,hybrid+rerank50,hybrid+rerank50/budget,hybrid+rerank50/budget" {
+		t.Fatalf("paths %s", got)
+	}
+	// An hour's budget scores every candidate; pairs respect the cap.
+	if rep.RerankPairTokens <= 3 || rep.RerankPairTokens > 64 || rep.RerankBudgetScored < 10 || rep.RerankBudgetScored > 50 {
+		t.Fatalf("rerank report: %v tokens per pair, %v scored", rep.RerankPairTokens, rep.RerankBudgetScored)
+	}
+}
