@@ -78,7 +78,7 @@ func (s *Service) Plan(ctx context.Context, orgID, projectID string, spec RunSpe
 	// (twice for preference pairs: chosen and rejected).
 	mean := d.Tokens / int64(max(d.n(), 1))
 	mb := int64(spec.Train.BatchSize) * mean
-	p.Memory.Activations = activationBytes(cfg, mb, spec.Train.GradientCheckpointing)
+	p.Memory.Activations = activationBytes(cfg, mb, min(mean, int64(spec.Train.MaxSeqLen)), spec.Train.GradientCheckpointing)
 	// Compute: forward 2·N·T plus the backward to the inputs 2·N·T (the
 	// frozen weights get no gradients); DPO/IPO add a reference forward;
 	// gradient checkpointing a recomputed forward; distillation the
@@ -129,14 +129,15 @@ func loraParams(c llm.Config, p PEFTSpec) int64 {
 }
 
 // activationBytes estimates the saved activations of a micro-batch of T
-// tokens (f32) and their gradients: per layer the norms, q/k/v, attention
-// output, MLP gate/up/activation and residuals; with gradient
-// checkpointing only each layer's input plus one layer's full set. The LM
-// head works in chunks of 256 rows.
-func activationBytes(c llm.Config, T int64, checkpointing bool) int64 {
+// tokens (f32) packed from sequences of about seq tokens, and their
+// gradients: per layer the norms, q/k/v, attention output and
+// probabilities (within each sequence), MLP gate/up/activation and
+// residuals; with gradient checkpointing only each layer's input plus one
+// layer's full set. The LM head works in chunks of 256 rows.
+func activationBytes(c llm.Config, T, seq int64, checkpointing bool) int64 {
 	h, f, q, kv := int64(c.HiddenSize), int64(c.IntermediateSize), int64(c.QDim()), int64(c.KVDim())
 	perLayer := T * (6*h + 2*q + 2*kv + 3*f)
-	perLayer += int64(c.NumHeads) * T * min(T, int64(c.MaxPositionEmbeddings)) // attention probabilities
+	perLayer += int64(c.NumHeads) * T * max(seq, 1) // attention probabilities
 	layers := int64(c.NumLayers) * perLayer
 	if checkpointing {
 		layers = int64(c.NumLayers)*T*h + perLayer
