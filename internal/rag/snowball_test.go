@@ -5,8 +5,10 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 var stemVocab = flag.String("stemvocab", "", "directory of <lang>.tsv word/stem lists from scripts/stemref/stemref.py vocab")
@@ -82,5 +84,80 @@ func TestStemVocab(t *testing.T) {
 		}
 		f.Close()
 		t.Logf("%s: %d/%d agree (%.4f%%)", lang, n-bad, n, 100*float64(n-bad)/float64(max(n, 1)))
+	}
+}
+
+// goldenWords returns the golden table's words by language.
+func goldenWords(tb testing.TB) map[string][]string {
+	data, err := os.ReadFile(filepath.Join("testdata", "stem_golden.tsv"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if p := strings.Split(line, "\t"); len(p) == 3 && !strings.HasPrefix(line, "#") {
+			out[p[0]] = append(out[p[0]], p[1])
+		}
+	}
+	return out
+}
+
+// FuzzStem: no stemmer or analyzer panics on arbitrary input, stemming is
+// deterministic, valid UTF-8 stays valid, and stemming a stem is safe.
+func FuzzStem(f *testing.F) {
+	for _, words := range goldenWords(f) {
+		for _, w := range words[:min(5, len(words))] {
+			f.Add(w)
+		}
+	}
+	for _, s := range []string{"", "'", "ß", "ëï", "a~", "qu", "yy", "ёё", "ää", "\xff\xfe", "l'été", "İ", "u\u0308ber"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for lang, stem := range stemmers {
+			got := stem(s)
+			if again := stem(s); again != got {
+				t.Fatalf("%s: stem(%q) gave %q then %q", lang, s, got, again)
+			}
+			if utf8.ValidString(s) && !utf8.ValidString(got) {
+				t.Fatalf("%s: stem(%q) = %q is not valid UTF-8", lang, s, got)
+			}
+			_ = stem(got)
+		}
+		for code := range languages {
+			for _, tok := range NewAnalyzer(code).Tokens(s) {
+				if tok == "" {
+					t.Fatalf("%s: empty token from %q", code, s)
+				}
+			}
+		}
+	})
+}
+
+// BenchmarkStem reports words per second for each language over its golden
+// words (mixed lengths and suffix classes).
+func BenchmarkStem(b *testing.B) {
+	words := goldenWords(b)
+	langs := make([]string, 0, len(stemmers))
+	for lang := range stemmers {
+		langs = append(langs, lang)
+	}
+	sort.Strings(langs)
+	for _, lang := range langs {
+		ws := words[lang]
+		if len(ws) == 0 {
+			ws = strings.Fields("running policies refunds deployment credentials organization connection effective hopeful goodness")
+		}
+		stem := stemmers[lang]
+		b.Run(lang, func(b *testing.B) {
+			n := 0
+			for b.Loop() {
+				for _, w := range ws {
+					_ = stem(w)
+				}
+				n += len(ws)
+			}
+			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "words/s")
+		})
 	}
 }
