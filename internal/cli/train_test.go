@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -189,4 +190,21 @@ func TestTrainMixAndSequenceDistill(t *testing.T) {
 	if !strings.Contains(string(raw), `"distill_mode": "sequence"`) || !strings.Contains(js, `"val_loss"`) {
 		t.Errorf("sequence distill: %s\n%s", js, raw)
 	}
+}
+
+// FuzzParseMixFlags: --mix values never panic the parser, and an accepted
+// one names a file and a finite weight ≥ 0.
+func FuzzParseMixFlags(f *testing.F) {
+	for _, s := range []string{"a.jsonl=1", "x=y=2.5", "=1", "a=", "a=-1", "a=NaN", "a=Inf", "a=1e309", "a=0x1p-2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		in, err := parseMixFlags(&trainFlags{mix: []string{s}})
+		if err != nil {
+			return
+		}
+		if len(in) != 1 || in[0].path == "" || !(in[0].weight >= 0) || in[0].weight > math.MaxFloat64 {
+			t.Errorf("%q → %+v", s, in)
+		}
+	})
 }
