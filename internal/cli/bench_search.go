@@ -198,7 +198,7 @@ func measure(path string, chunks, nq, conc int, fn func(i int)) benchSearchLaten
 }
 
 func newBenchSearchCmd(env *Env) *cobra.Command {
-	var chunks, denseChunks, dim, conc, nq, vocab, efSearch, buildWorkers int
+	var chunks, denseChunks, dim, conc, nq, vocab, efSearch, buildWorkers, buildProcs int
 	var reranker, rerankInit, collection, export string
 	var rerankTokens, rerankQueries int
 	var rerankBudget time.Duration
@@ -285,6 +285,9 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 				rng := rand.New(rand.NewPCG(seed+1, seed+2))
 				vecs := clusteredVectors(rng, denseChunks, dim)
 				h = rag.NewHNSW(dim, 0, 0, efSearch, seed)
+				if buildProcs > 0 {
+					runtime.GOMAXPROCS(buildProcs)
+				}
 				t := time.Now()
 				// Parallel insertion on all cores, in slices of 50k so that
 				// an interrupt stops the build between slices.
@@ -302,6 +305,9 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 					rep.HNSWBuildWorkers = runtime.GOMAXPROCS(0)
 				}
 				rep.HNSWBuildSec = time.Since(t).Seconds()
+				if buildProcs > 0 {
+					runtime.GOMAXPROCS(rep.GOMAXPROCS)
+				}
 				rep.HNSWBuildPerSec = float64(denseChunks) / rep.HNSWBuildSec
 				rep.EfSearch = h.EfSearch
 				logf("hnsw: built %d × %d in %.1fs", denseChunks, dim, rep.HNSWBuildSec)
@@ -491,6 +497,7 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 	f.IntVar(&vocab, "vocabulary", 50000, "distinct words")
 	f.IntVar(&efSearch, "ef-search", 0, "HNSW efSearch (default the index default)")
 	f.IntVar(&buildWorkers, "build-workers", 0, "goroutines inserting into HNSW (0: GOMAXPROCS)")
+	f.IntVar(&buildProcs, "build-procs", 0, "GOMAXPROCS during the HNSW build only (0: unchanged), to build on a big machine and query on few cores")
 	f.StringVar(&reranker, "reranker", "", "cross-encoder model folder: also measure hybrid + re-rank of 50")
 	f.StringVar(&rerankInit, "reranker-init", "", "instead of --reranker, write a random-weight cross-encoder of this shape (minilm-l6, tiny) to a temp folder and use it (speed only: its scores are meaningless)")
 	f.IntVar(&rerankTokens, "rerank-tokens", 128, "cut passages so that each (query, passage) pair is at most this many tokens")
