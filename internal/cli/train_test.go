@@ -180,6 +180,18 @@ func TestTrainMixAndSequenceDistill(t *testing.T) {
 		}
 	}
 
+	var pref strings.Builder
+	for i := 0; i < 6; i++ {
+		fmt.Fprintf(&pref, `{"prompt":"yes or no %d","chosen":"yes","rejected":"no"}`+"\n", i)
+	}
+	dpoPath := filepath.Join(dir, "dpo.jsonl")
+	os.WriteFile(dpoPath, []byte(pref.String()), 0o644)
+	code, js, errOut = runWhet(t, "train", "--model", base, "--data", dpoPath, "--val-data", dpoPath, "--method", "dpo",
+		"--out", filepath.Join(dir, "dpo"), "--eval-every", "1", "--json")
+	if code != 0 || !strings.Contains(js, `"val_loss"`) || !strings.Contains(js, `"best_step"`) {
+		t.Errorf("dpo --val-data: %s %s", js, errOut)
+	}
+
 	out = filepath.Join(dir, "seq")
 	code, js, errOut = runWhet(t, "train", "--model", base, "--data", a, "--val-data", val, "--method", "distill", "--teacher", base,
 		"--distill-mode", "sequence", "--max-new-tokens", "3", "--out", out, "--json")
