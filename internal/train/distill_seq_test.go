@@ -149,3 +149,37 @@ func TestDistillSequencesErrors(t *testing.T) {
 		t.Error("a teacher with another vocabulary size was accepted")
 	}
 }
+
+// BenchmarkDistillSequences compares decoding 16 prompts together (one
+// DecodeBatch per token) with one prompt at a time, on the "small" preset.
+func BenchmarkDistillSequences(b *testing.B) {
+	c, err := llm.Preset("small", "llama")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m, err := llm.New(c, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	prompts := make([][]int, 16)
+	for i := range prompts {
+		prompts[i] = []int{1, 10 + i, 20 + i, 30, 40 + i, 50, 60, 70}
+	}
+	ctx := context.Background()
+	b.Run("batched", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := DistillSequences(ctx, m, prompts, 32, nil, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("one-by-one", func(b *testing.B) {
+		for b.Loop() {
+			for _, p := range prompts {
+				if _, err := DistillSequences(ctx, m, [][]int{p}, 32, nil, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}
