@@ -3,6 +3,7 @@ package rag
 import (
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // Helpers shared by the Snowball stemmers (snowball_*.go). Each stemmer works
@@ -14,18 +15,23 @@ import (
 // suffixList is a Snowball "among" over suffixes, indexed by last rune so a
 // lookup only compares the candidates that can match.
 type suffixList struct {
-	byLast map[rune][][]rune // each bucket longest first
+	byLast map[rune][]suffix // each bucket longest first
+}
+
+type suffix struct {
+	r []rune
+	s string
 }
 
 func newSuffixList(words string) *suffixList {
-	l := &suffixList{byLast: map[rune][][]rune{}}
+	l := &suffixList{byLast: map[rune][]suffix{}}
 	for _, s := range strings.Fields(words) {
 		r := []rune(s)
 		last := r[len(r)-1]
-		l.byLast[last] = append(l.byLast[last], r)
+		l.byLast[last] = append(l.byLast[last], suffix{r, s})
 	}
 	for _, b := range l.byLast {
-		sort.SliceStable(b, func(i, j int) bool { return len(b[i]) > len(b[j]) })
+		sort.SliceStable(b, func(i, j int) bool { return len(b[i].r) > len(b[j].r) })
 	}
 	return l
 }
@@ -37,8 +43,8 @@ func (l *suffixList) find(w []rune, limit int) string {
 		return ""
 	}
 	for _, s := range l.byLast[w[len(w)-1]] {
-		if len(w)-len(s) >= limit && hasRunes(w, s) {
-			return string(s)
+		if len(w)-len(s.r) >= limit && hasRunes(w, s.r) {
+			return s.s
 		}
 	}
 	return ""
@@ -62,7 +68,7 @@ func hasRunes(w, s []rune) bool {
 func ends(w []rune, s string) bool {
 	i := len(w)
 	for j := len(s); j > 0; {
-		r, size := lastRune(s[:j])
+		r, size := utf8.DecodeLastRuneInString(s[:j])
 		j -= size
 		i--
 		if i < 0 || w[i] != r {
@@ -74,16 +80,6 @@ func ends(w []rune, s string) bool {
 
 // endsAt reports whether w[:end] ends with s.
 func endsAt(w []rune, end int, s string) bool { return end >= 0 && end <= len(w) && ends(w[:end], s) }
-
-func lastRune(s string) (rune, int) {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] < 0x80 || s[i] >= 0xC0 {
-			r := []rune(s[i:])
-			return r[0], len(s) - i
-		}
-	}
-	return 0, 1
-}
 
 // runeLen is the length of s in runes.
 func runeLen(s string) int {

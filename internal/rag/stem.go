@@ -78,9 +78,7 @@ func regionAfter(w []rune, start int) int {
 	return len(w)
 }
 
-func hasSuffix(w []rune, s string) bool {
-	return strings.HasSuffix(string(w), s)
-}
+func hasSuffix(w []rune, s string) bool { return ends(w, s) }
 
 func step0(w []rune) []rune {
 	for _, s := range []string{"'s'", "'s", "'"} {
