@@ -125,6 +125,10 @@ func (s *Server) registerTraining(api huma.API) {
 			}
 			return &createRunOutput{Status: http.StatusCreated, Body: r}, nil
 		})
+	// The raw body is documented as the RunSpec JSON it must be.
+	if pi := api.OpenAPI().Paths["/v1/projects/{project_id}/training/runs"]; pi != nil && pi.Post != nil {
+		pi.Post.RequestBody = &huma.RequestBody{Required: true, Content: map[string]*huma.MediaType{"application/json": {Schema: specSchema}}}
+	}
 	register(s, api, huma.Operation{OperationID: "list-training-runs", Method: http.MethodGet, Path: "/v1/projects/{project_id}/training/runs", Tags: tags,
 		Summary: "List a project's training runs, newest first, without metrics history (data:read)"},
 		func(ctx context.Context, in *struct {
