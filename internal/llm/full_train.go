@@ -261,11 +261,17 @@ func (ft *FullTrainer) ForwardBackward(b *Batch, dscale float32) (lossSum float6
 		n := min(lmChunk, len(tr.rows)-r0)
 		tr.headLogits(r0, n, tg[:])
 		dlog := tr.dlog[:n*V]
-		for i := 0; i < n; i++ {
-			row := dlog[i*V : (i+1)*V]
-			lossSum -= float64(softmaxLogp(row, tg[i]))
-			tensor.Scale(row, dscale)
-			row[tg[i]] -= dscale
+		var lp [lmChunk]float32
+		tensor.ParallelGrain(n, 16, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				row := dlog[i*V : (i+1)*V]
+				lp[i] = softmaxLogp(row, tg[i])
+				tensor.Scale(row, dscale)
+				row[tg[i]] -= dscale
+			}
+		})
+		for _, v := range lp[:n] { // in row order: deterministic
+			lossSum -= float64(v)
 		}
 		tensor.MatMulTN(g.gHead, dlog, tr.xc[:n*C], V, C, n, true)
 		clear(tr.xc[:n*C])
@@ -283,10 +289,17 @@ func (ft *FullTrainer) ForwardBackward(b *Batch, dscale float32) (lossSum float6
 // in float64 when p[target] would underflow float32 (as
 // CrossEntropyForward).
 func softmaxLogp(row []float32, target int) float32 {
-	zt, mx := row[target], row[0]
-	for _, v := range row {
-		mx = max(mx, v)
+	zt := row[target]
+	// Four running maxima: independent chains the CPU overlaps.
+	m0, m1, m2, m3 := row[0], row[0], row[0], row[0]
+	i := 0
+	for ; i+4 <= len(row); i += 4 {
+		m0, m1, m2, m3 = max(m0, row[i]), max(m1, row[i+1]), max(m2, row[i+2]), max(m3, row[i+3])
 	}
+	for ; i < len(row); i++ {
+		m0 = max(m0, row[i])
+	}
+	mx := max(m0, m1, m2, m3)
 	var lp float32
 	if zt-mx <= -60 {
 		var s float64
