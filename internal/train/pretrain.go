@@ -579,17 +579,26 @@ func (pt *Pretrainer) Resume(dir string) error {
 		return fmt.Errorf("train: resume: checkpoint has %d parameters, seed %d and %d windows; run %d, %d and %d",
 			st.N, st.Seed, st.Windows, pt.p.N, pt.cfg.Seed, len(pt.train))
 	}
+	if st.Step < 0 || st.Total <= 0 || st.Step > st.Total || len(st.Losses) != st.Step || st.ElapsedNS < 0 {
+		return fmt.Errorf("train: resume: inconsistent checkpoint state (step %d of %d, %d losses)", st.Step, st.Total, len(st.Losses))
+	}
+	// Read everything before touching the run, so a bad file changes nothing.
+	vals := make([]float32, len(pt.p.Buf))
 	buf := make([]byte, 1<<20)
-	for i := 0; i < len(pt.p.Buf); {
-		k := min(len(buf)/4, len(pt.p.Buf)-i)
+	for i := 0; i < len(vals); {
+		k := min(len(buf)/4, len(vals)-i)
 		if _, err := io.ReadFull(r, buf[:4*k]); err != nil {
 			return fmt.Errorf("train: resume: truncated checkpoint: %w", err)
 		}
 		for j := 0; j < k; j++ {
-			pt.p.Buf[i+j] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*j:]))
+			vals[i+j] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*j:]))
 		}
 		i += k
 	}
+	if _, err := r.ReadByte(); err != io.EOF {
+		return fmt.Errorf("train: resume: trailing bytes after the checkpoint")
+	}
+	copy(pt.p.Buf, vals)
 	pt.step, pt.total, pt.Losses, pt.elapsed = st.Step, st.Total, st.Losses, time.Duration(st.ElapsedNS)
 	return nil
 }

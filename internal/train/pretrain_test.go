@@ -13,7 +13,7 @@ import (
 
 // pretrainModel is a small random llama (vocabulary 48) as model init
 // writes it: N(0, 0.02²) weights, nothing pre-scaled.
-func pretrainModel(t *testing.T, arch string) *llm.Model {
+func pretrainModel(t testing.TB, arch string) *llm.Model {
 	t.Helper()
 	c, err := llm.Preset("tiny", arch)
 	if err != nil {
