@@ -99,9 +99,12 @@ func TestMixWeighted(t *testing.T) {
 }
 
 // TestMultiTaskRun: one run on an even mix of two lookup tasks learns both
-// (held-out exact match 0.94 and 1.00 here; 0.75–1.00 across mix seeds).
+// (held-out exact match 1.00 on both at mix seeds 5–8).
 func TestMultiTaskRun(t *testing.T) {
-	noise := []int{200, 201, 202, 203, 204, 205, 206, 207, 208, 209}
+	var noise []int
+	for nz := 200; nz < 240; nz++ {
+		noise = append(noise, nz)
+	}
 	a, _, _ := lookupTask(noise)
 	b, _, _ := lookupTaskB(noise)
 	_, aP, aA := lookupTask([]int{300, 301})
@@ -112,7 +115,7 @@ func TestMultiTaskRun(t *testing.T) {
 	}
 	m := tinyModel(t, "llama")
 	cfg := sftConfig()
-	cfg.LoRA.R, cfg.LoRA.Alpha, cfg.Epochs, cfg.LR = 16, 32, 40, 5e-3
+	cfg.LoRA.R, cfg.LoRA.Alpha, cfg.Epochs, cfg.BatchSize, cfg.LR = 16, 32, 10, 16, 5e-3
 	r, err := NewRun(m, cfg)
 	if err != nil {
 		t.Fatal(err)
