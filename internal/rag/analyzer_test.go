@@ -103,3 +103,42 @@ func TestCreateRejectsUnknownLanguage(t *testing.T) {
 		t.Fatalf("German stemmed search: %+v", hits)
 	}
 }
+
+// TestEveryLanguageStemmed keeps the language table, the stemmers under test
+// and the golden table in step.
+func TestEveryLanguageStemmed(t *testing.T) {
+	golden := goldenWords(t)
+	for code, l := range languages {
+		if code == "none" {
+			continue
+		}
+		if l.stem == nil || stemmers[code] == nil {
+			t.Errorf("%s: no stemmer, or not under test", code)
+		}
+		if code != "en" && len(golden[code]) < 40 {
+			t.Errorf("%s: %d golden words, want at least 40", code, len(golden[code]))
+		}
+		if l.stop == "" {
+			t.Errorf("%s: no stop list", code)
+		}
+	}
+}
+
+// TestAnalyzersConcurrent: analyzers and stemmers share only read-only
+// tables, so concurrent use is safe (run with -race).
+func TestAnalyzersConcurrent(t *testing.T) {
+	golden := goldenWords(t)
+	done := make(chan bool)
+	for code := range languages {
+		go func() {
+			defer func() { done <- true }()
+			a := NewAnalyzer(code)
+			for range 3 {
+				a.Tokens(strings.Join(golden[code], " "))
+			}
+		}()
+	}
+	for range languages {
+		<-done
+	}
+}
