@@ -3,6 +3,8 @@ package llm
 import (
 	"fmt"
 	"math"
+	"sync"
+	"sync/atomic"
 
 	"github.com/whet-dev/whet/internal/tensor"
 )
@@ -121,7 +123,11 @@ func AttentionBackwardScratchSize(T, S, nKV int) int { return nKV * T * S }
 //
 // Per head, with P the probabilities and s = 1/√headDim: dV += Pᵀ·dO,
 // dP = dO·Vᵀ, dZ = P⊙(dP − rowsum(dP⊙P)), dQ = s·dZ·K, dK += s·dZᵀ·Q.
-// Masked keys have P = 0 and so get no gradient. Kv groups run in parallel.
+// Masked keys have P = 0 and so get no gradient. Queries go in blocks of
+// up to 128 whose products span only the keys the block sees (causal
+// blocks skip the upper triangle). Heads run in parallel on up to nKV
+// workers; with more than one, each accumulates dK and dV into its own
+// buffer and the buffers are summed at the end.
 func AttentionBackward(dq, dk, dv, dout, att, q, k, v, scratch []float32, T, pos0, nHeads, nKV, headDim, window int) {
 	S := pos0 + T
 	if len(scratch) < AttentionBackwardScratchSize(T, S, nKV) || len(att) < nHeads*T*S || len(dq) < T*nHeads*headDim ||
@@ -130,38 +136,75 @@ func AttentionBackward(dq, dk, dv, dout, att, q, k, v, scratch []float32, T, pos
 	}
 	qdim, kvdim, group := nHeads*headDim, nKV*headDim, nHeads/nKV
 	scale := m32InvSqrt(headDim)
-	tensor.Parallel(nKV, func(g0, g1 int) {
-		for g := g0; g < g1; g++ {
-			dp := scratch[g*T*S : (g+1)*T*S]
-			off := g * headDim
-			for h := g * group; h < (g+1)*group; h++ {
-				p := att[h*T*S : (h+1)*T*S]
-				qo := h * headDim
-				// dV[S×hd] += Pᵀ[S×T]·dO[T×hd]
-				tensor.MatMulStrided(true, false, S, headDim, T, p, S, dout[qo:], qdim, dv[off:], kvdim, true)
-				// dP[T×S] = dO[T×hd]·V[S×hd]ᵀ
-				tensor.MatMulStrided(false, true, T, S, headDim, dout[qo:], qdim, v[off:], kvdim, dp, S, false)
-				for t := 0; t < T; t++ {
-					pr, dr := p[t*S:(t+1)*S], dp[t*S:(t+1)*S]
-					lo, hi := keyRange(pos0+t, window)
-					var dot float32
-					for j := lo; j < hi; j++ {
-						dot += pr[j] * dr[j]
-					}
-					clear(dr[:lo])
-					clear(dr[hi:])
-					for j := lo; j < hi; j++ {
-						dr[j] = pr[j] * (dr[j] - dot) * scale
-					}
+	qb := min(T, attnQueryBlock)
+	head := func(h int, dp, dkAcc, dvAcc []float32) {
+		p := att[h*T*S : (h+1)*T*S]
+		qo, off := h*headDim, (h/group)*headDim
+		for t0 := 0; t0 < T; t0 += qb {
+			n := min(qb, T-t0)
+			blo, _ := keyRange(pos0+t0, window)
+			_, bhi := keyRange(pos0+t0+n-1, window)
+			nk := bhi - blo
+			pb, db := p[t0*S+blo:], dp[t0*S+blo:]
+			// dV[blo:bhi] += Pᵀ[nk×n]·dO[n×hd]
+			tensor.MatMulStrided(true, false, nk, headDim, n, pb, S, dout[t0*qdim+qo:], qdim, dvAcc[blo*kvdim+off:], kvdim, true)
+			// dP[n×nk] = dO[n×hd]·V[blo:bhi]ᵀ
+			tensor.MatMulStrided(false, true, n, nk, headDim, dout[t0*qdim+qo:], qdim, v[blo*kvdim+off:], kvdim, db, S, false)
+			for t := 0; t < n; t++ {
+				pr, dr := pb[t*S:t*S+nk], db[t*S:t*S+nk]
+				lo, hi := keyRange(pos0+t0+t, window)
+				lo, hi = lo-blo, hi-blo
+				var dot float32
+				for j := lo; j < hi; j++ {
+					dot += pr[j] * dr[j]
 				}
-				// dQ[T×hd] = dZ[T×S]·K[S×hd]
-				tensor.MatMulStrided(false, false, T, headDim, S, dp, S, k[off:], kvdim, dq[qo:], qdim, false)
-				// dK[S×hd] += dZᵀ[S×T]·Q[T×hd]
-				tensor.MatMulStrided(true, false, S, headDim, T, dp, S, q[qo:], qdim, dk[off:], kvdim, true)
+				clear(dr[:lo])
+				clear(dr[hi:])
+				for j := lo; j < hi; j++ {
+					dr[j] = pr[j] * (dr[j] - dot) * scale
+				}
 			}
+			// dQ[n×hd] = dZ[n×nk]·K[blo:bhi]
+			tensor.MatMulStrided(false, false, n, headDim, nk, db, S, k[blo*kvdim+off:], kvdim, dq[t0*qdim+qo:], qdim, false)
+			// dK[blo:bhi] += dZᵀ[nk×n]·Q[n×hd]
+			tensor.MatMulStrided(true, false, nk, headDim, n, db, S, q[t0*qdim+qo:], qdim, dkAcc[blo*kvdim+off:], kvdim, true)
 		}
-	})
+	}
+	workers := min(nKV, attnWorkers(nHeads))
+	if workers == 1 {
+		for h := 0; h < nHeads; h++ {
+			head(h, scratch[:T*S], dk, dv)
+		}
+		return
+	}
+	var next atomic.Int32
+	var wg sync.WaitGroup
+	parts := make([]*[]float32, workers)
+	for w := 0; w < workers; w++ {
+		buf := attnPartPool.Get().(*[]float32)
+		if cap(*buf) < 2*S*kvdim {
+			*buf = make([]float32, 2*S*kvdim)
+		}
+		*buf = (*buf)[:2*S*kvdim]
+		clear(*buf)
+		parts[w] = buf
+		dp := scratch[w*T*S : (w+1)*T*S]
+		wg.Go(func() {
+			for h := int(next.Add(1)) - 1; h < nHeads; h = int(next.Add(1)) - 1 {
+				head(h, dp, (*buf)[:S*kvdim], (*buf)[S*kvdim:])
+			}
+		})
+	}
+	wg.Wait()
+	for _, buf := range parts {
+		tensor.Add(dk[:S*kvdim], dk[:S*kvdim], (*buf)[:S*kvdim])
+		tensor.Add(dv[:S*kvdim], dv[:S*kvdim], (*buf)[S*kvdim:])
+		attnPartPool.Put(buf)
+	}
 }
+
+// attnPartPool recycles AttentionBackward's per-worker dK/dV buffers.
+var attnPartPool = sync.Pool{New: func() any { return new([]float32) }}
 
 // CrossEntropyForward computes, for T rows of logits[T×V] with targets[T]
 // (a target below 0 masks the row), logp[t] = log softmax(logits[t])[target]
