@@ -67,6 +67,9 @@ func (s *Server) registerModels(api huma.API) {
 			if s.training == nil {
 				return nil, huma.Error503ServiceUnavailable("the model registry is not configured on this server")
 			}
+			if _, err := s.getProject(ctx, p.OrgID, in.ProjectID); err != nil {
+				return nil, s.problem(ctx, err) // another organisation's project: 404
+			}
 			list, err := s.training.ListModels(ctx, p.OrgID, in.ProjectID)
 			if err != nil {
 				return nil, s.problem(ctx, err)

@@ -142,6 +142,9 @@ func (s *Server) registerTraining(api huma.API) {
 			if s.training == nil {
 				return nil, huma.Error503ServiceUnavailable("training is not configured on this server")
 			}
+			if _, err := s.getProject(ctx, p.OrgID, in.ProjectID); err != nil {
+				return nil, s.problem(ctx, err) // another organisation's project: 404
+			}
 			list, next, err := s.training.List(ctx, p.OrgID, in.ProjectID, in.Limit, in.Cursor)
 			if err != nil {
 				return nil, s.problem(ctx, err)

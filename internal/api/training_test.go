@@ -37,6 +37,7 @@ type trainEnv struct {
 	prefs   *dataset.Dataset
 	base    string
 	dsvc    *dataset.Service
+	auth    *auth.Service
 }
 
 func newTrainEnv(t *testing.T, db *store.DB) *trainEnv {
@@ -67,7 +68,7 @@ func newTrainEnv(t *testing.T, db *store.DB) *trainEnv {
 	done := make(chan struct{})
 	go func() { q.Work(wctx, 2); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	e := &trainEnv{url: hs.URL, owner: api.NewClient(hs.URL, res.Token), orgID: res.Org.ID, dsvc: dsvc}
+	e := &trainEnv{url: hs.URL, owner: api.NewClient(hs.URL, res.Token), orgID: res.Org.ID, dsvc: dsvc, auth: as}
 	p, err := e.owner.CreateProject(ctx, api.ProjectCreate{Name: "tuning"})
 	if err != nil {
 		t.Fatal(err)
@@ -358,6 +359,33 @@ func TestTrainingRunsEndToEnd(t *testing.T) {
 				if err := e.owner.Do(ctx, http.MethodGet, path, nil, nil); !errors.As(err, &p) || p.Status != http.StatusNotFound {
 					t.Errorf("GET %s: %v", path, err)
 				}
+			}
+			// Another organisation's owner sees none of it: 404, never 403.
+			org2, err := e.auth.CreateOrg(ctx, "test", "other")
+			if err != nil {
+				t.Fatal(err)
+			}
+			p2 := &auth.Principal{OrgID: org2.ID, ActorID: "test", Role: auth.RoleOwner, Scopes: auth.RoleOwner.Scopes()}
+			_, tok2, err := e.auth.CreateKey(ctx, p2, auth.NewAPIKey{Name: "o2", Role: auth.RoleOwner})
+			if err != nil {
+				t.Fatal(err)
+			}
+			other := api.NewClient(e.url, tok2)
+			run := runs.Items[0]
+			mid := mustModel(t, e, "reverse-sft")
+			for _, path := range []string{"/v1/training/runs/" + run.RunID, "/v1/training/runs/" + run.RunID + "/logs?follow=false",
+				"/v1/models/" + mid, "/v1/models/" + mid + "/versions", "/v1/models/" + mid + "/versions/1",
+				"/v1/models/" + mid + "/versions/1/files/adapter_config.json", "/v1/projects/" + e.project + "/training/runs",
+				"/v1/projects/" + e.project + "/models"} {
+				if err := other.Do(ctx, http.MethodGet, path, nil, nil); !errors.As(err, &p) || p.Status != http.StatusNotFound {
+					t.Errorf("foreign GET %s: %v", path, err)
+				}
+			}
+			if _, err := other.CancelTrainingRun(ctx, run.RunID); !errors.As(err, &p) || p.Status != http.StatusNotFound {
+				t.Errorf("foreign cancel: %v", err)
+			}
+			if _, err := other.CreateTrainingRunRaw(ctx, e.project, []byte(e.body(""))); !errors.As(err, &p) || p.Status != http.StatusNotFound {
+				t.Errorf("foreign create: %v", err)
 			}
 		})
 	})
