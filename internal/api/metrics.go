@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +17,20 @@ type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+
+	// series caches the label children per (route, method, status), so a
+	// request skips the vectors' label hashing and status formatting.
+	series sync.Map // seriesKey → *seriesPair
+}
+
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+type seriesPair struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 func newMetrics(q *jobs.Queue) *metrics {
@@ -37,8 +52,19 @@ func newMetrics(q *jobs.Queue) *metrics {
 }
 
 func (m *metrics) observe(method, route string, status int, d time.Duration) {
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
+	k := seriesKey{route: route, method: method, status: status}
+	v, ok := m.series.Load(k)
+	if !ok {
+		// Routes are the registered patterns or "unmatched", and statuses
+		// are few, so the cache stays small.
+		v, _ = m.series.LoadOrStore(k, &seriesPair{
+			count:   m.requests.WithLabelValues(route, method, strconv.Itoa(status)),
+			latency: m.latency.WithLabelValues(route, method),
+		})
+	}
+	sp := v.(*seriesPair)
+	sp.count.Inc()
+	sp.latency.Observe(d.Seconds())
 }
 
 // jobCollector reports job counts by state at scrape time.

@@ -137,6 +137,18 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				slog.Int("status", ri.status), slog.Float64("ms", math.Round(float64(d.Microseconds()))/1000),
 				slog.String("actor", ri.actor), slog.String("org", ri.org), slog.String("remote", r.RemoteAddr))
 		}()
+		if r.Method == http.MethodGet && r.URL.Path == "/v1/projects" && s.pages != nil {
+			ri.route = "GET /v1/projects"
+			served, rec, commit := s.serveProjectPage(sw, r, ri)
+			if served {
+				return
+			}
+			if rec != nil {
+				next.ServeHTTP(rec, r)
+				commit()
+				return
+			}
+		}
 		if _, pattern := s.mux.Handler(r); pattern == "" {
 			s.unmatched(sw, r)
 			return

@@ -200,6 +200,7 @@ func (s *Server) createProject(ctx context.Context, p *auth.Principal, in Projec
 	if err != nil {
 		return nil, err
 	}
+	s.pages.invalidate(p.OrgID)
 	return pr, nil
 }
 
@@ -239,10 +240,12 @@ func (s *Server) updateProject(ctx context.Context, p *auth.Principal, id string
 	if err != nil {
 		return nil, err
 	}
+	s.pages.invalidate(p.OrgID)
 	return s.getProject(ctx, p.OrgID, id)
 }
 
 func (s *Server) deleteProject(ctx context.Context, p *auth.Principal, id string) error {
+	defer s.pages.invalidate(p.OrgID) // after the commit (or the rollback)
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.db.Rebind(`DELETE FROM projects WHERE org_id = ? AND id = ?`), p.OrgID, id)
 		if store.IsForeignKeyViolation(err) {

@@ -71,6 +71,7 @@ type Server struct {
 	api     huma.API
 	metrics *metrics
 	handler http.Handler
+	pages   *projectPages // GET /v1/projects answers, see projectcache.go
 }
 
 // New builds the server and registers every route.
@@ -86,6 +87,7 @@ func New(d Deps) *Server {
 	}
 	s := &Server{db: d.DB, auth: d.Auth, audit: d.Audit, jobs: d.Jobs, blob: d.Blob, datasets: d.Datasets, ingest: d.Ingest, indexes: d.Indexes, training: d.Training, log: d.Logger, now: d.Now, maxBody: d.MaxBodyBytes, mux: http.NewServeMux()}
 	s.metrics = newMetrics(s.jobs)
+	s.pages = newProjectPages(d.Now)
 	if s.indexes != nil {
 		s.metrics.reg.MustRegister(newIndexCollector(s.indexes))
 	}

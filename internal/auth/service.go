@@ -2,8 +2,10 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -215,7 +217,7 @@ func (s *Service) liveKey(ctx context.Context, id, secret string, checkSecret bo
 		}
 		return nil, err
 	}
-	if checkSecret && subtle.ConstantTimeCompare([]byte(ck.hash), []byte(HashSecret(secret))) != 1 {
+	if checkSecret && !ck.secretMatches(secret) {
 		return nil, fmt.Errorf("%w: bad key secret", ErrUnauthenticated)
 	}
 	if ck.key.RevokedAt != nil {
@@ -240,7 +242,7 @@ func (s *Service) authAPIKey(ctx context.Context, tok string) (*Principal, error
 		return nil, err
 	}
 	s.markUsed(id)
-	return ck.principal("api_key", nil), nil
+	return ck.apiKeyPrincipal, nil
 }
 
 // Allow takes one request from p's token bucket. When the bucket is empty it
@@ -270,10 +272,26 @@ func (s *Service) Allow(p *Principal) (bool, time.Duration) {
 // cachedKey is an API key as the authenticator needs it.
 type cachedKey struct {
 	key          Key
-	hash         string
+	hash         string   // stored hex SHA-256 of the secret
+	sum          [32]byte // hash decoded once, so a request hashes but never hex-encodes
+	sumOK        bool     // hash decoded to 32 bytes
 	userDisabled bool
 	projectRoles map[string]Role
 	fetched      time.Time
+	// apiKeyPrincipal is the principal every request made with this key
+	// gets; it is built once per cache fill and shared, so callers must
+	// treat principals as read-only.
+	apiKeyPrincipal *Principal
+}
+
+// secretMatches hashes secret and compares it with the stored hash in
+// constant time.
+func (ck *cachedKey) secretMatches(secret string) bool {
+	got := sha256.Sum256([]byte(secret))
+	if !ck.sumOK {
+		return subtle.ConstantTimeCompare([]byte(ck.hash), []byte(hex.EncodeToString(got[:]))) == 1
+	}
+	return subtle.ConstantTimeCompare(ck.sum[:], got[:]) == 1
 }
 
 func (ck *cachedKey) principal(method string, scopes []string) *Principal {
@@ -341,6 +359,10 @@ func (s *Service) cachedKey(ctx context.Context, id string) (*cachedKey, error) 
 		return nil, fmt.Errorf("auth: look up key: %w", err)
 	}
 	ck = &cachedKey{key: *k, hash: hash.String, userDisabled: status.Valid && status.String == UserDisabled, fetched: s.now()}
+	if len(ck.hash) == 2*len(ck.sum) {
+		_, err := hex.Decode(ck.sum[:], []byte(ck.hash))
+		ck.sumOK = err == nil
+	}
 	if k.UserID != "" {
 		u := &User{ID: k.UserID}
 		if err := s.loadBindings(ctx, s.db.SQL, u); err != nil {
@@ -350,6 +372,7 @@ func (s *Service) cachedKey(ctx context.Context, id string) (*cachedKey, error) 
 			ck.projectRoles = u.ProjectRoles
 		}
 	}
+	ck.apiKeyPrincipal = ck.principal("api_key", nil)
 	s.cache.mu.Lock()
 	s.cache.key[id] = ck
 	s.cache.mu.Unlock()
