@@ -121,10 +121,9 @@ func standardRegions(w []rune, vowel func(rune) bool) (r1, r2 int) {
 	return r1, regionAfterVC(w, r1, vowel)
 }
 
-// stemWith runs a []rune stemmer over a string, skipping the conversion
-// for words too short to change.
-func stemWith(word string, min int, f func([]rune) []rune) string {
-	if len(word) < min {
+// stemWith runs a []rune stemmer over a string.
+func stemWith(word string, f func([]rune) []rune) string {
+	if word == "" {
 		return word
 	}
 	return string(f([]rune(word)))

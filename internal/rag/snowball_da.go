@@ -3,7 +3,7 @@ package rag
 import "strings"
 
 // StemDanish is the Snowball Danish stemmer. Input is a lowercased word.
-func StemDanish(word string) string { return stemWith(word, 1, stemDanish) }
+func StemDanish(word string) string { return stemWith(word, stemDanish) }
 
 func daVowel(r rune) bool {
 	switch r {

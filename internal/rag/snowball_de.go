@@ -1,7 +1,7 @@
 package rag
 
 // StemGerman is the Snowball German stemmer. Input is a lowercased word.
-func StemGerman(word string) string { return stemWith(word, 1, stemGerman) }
+func StemGerman(word string) string { return stemWith(word, stemGerman) }
 
 func deVowel(r rune) bool {
 	switch r {

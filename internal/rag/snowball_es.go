@@ -1,7 +1,7 @@
 package rag
 
 // StemSpanish is the Snowball Spanish stemmer. Input is a lowercased word.
-func StemSpanish(word string) string { return stemWith(word, 1, stemSpanish) }
+func StemSpanish(word string) string { return stemWith(word, stemSpanish) }
 
 func esVowel(r rune) bool {
 	switch r {

@@ -3,7 +3,7 @@ package rag
 import "strings"
 
 // StemFinnish is the Snowball Finnish stemmer. Input is a lowercased word.
-func StemFinnish(word string) string { return stemWith(word, 1, stemFinnish) }
+func StemFinnish(word string) string { return stemWith(word, stemFinnish) }
 
 func fiV1(r rune) bool {
 	switch r {

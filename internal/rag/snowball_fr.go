@@ -1,7 +1,7 @@
 package rag
 
 // StemFrench is the Snowball French stemmer. Input is a lowercased word.
-func StemFrench(word string) string { return stemWith(word, 1, stemFrench) }
+func StemFrench(word string) string { return stemWith(word, stemFrench) }
 
 func frVowel(r rune) bool {
 	switch r {
@@ -79,8 +79,12 @@ func frPrelude(w []rune) []rune {
 		case frVowel(r) && p+1 < len(w) && ((w[p+1] == 'u' || w[p+1] == 'i') && v(p+2) || w[p+1] == 'y'):
 			w[p+1] -= 'a' - 'A'
 		case r == 'ë' || r == 'ï':
+			plain := 'e'
+			if r == 'ï' {
+				plain = 'i'
+			}
 			w[p] = 'H'
-			w = append(w[:p+1], append([]rune{r - 'ë' + 'e'}, w[p+1:]...)...)
+			w = append(w[:p+1], append([]rune{plain}, w[p+1:]...)...)
 		case r == 'y' && v(p+1):
 			w[p] = 'Y'
 		case r == 'q' && p+1 < len(w) && w[p+1] == 'u':

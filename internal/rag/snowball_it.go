@@ -1,7 +1,7 @@
 package rag
 
 // StemItalian is the Snowball Italian stemmer. Input is a lowercased word.
-func StemItalian(word string) string { return stemWith(word, 1, stemItalian) }
+func StemItalian(word string) string { return stemWith(word, stemItalian) }
 
 func itVowel(r rune) bool {
 	switch r {

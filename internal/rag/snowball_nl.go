@@ -2,7 +2,7 @@ package rag
 
 // StemDutch is the Snowball Dutch stemmer (the original Snowball algorithm).
 // Input is a lowercased word.
-func StemDutch(word string) string { return stemWith(word, 1, stemDutch) }
+func StemDutch(word string) string { return stemWith(word, stemDutch) }
 
 func nlVowel(r rune) bool {
 	switch r {

@@ -4,7 +4,7 @@ import "strings"
 
 // StemNorwegian is the Snowball Norwegian (Bokmål) stemmer. Input is a
 // lowercased word.
-func StemNorwegian(word string) string { return stemWith(word, 1, stemNorwegian) }
+func StemNorwegian(word string) string { return stemWith(word, stemNorwegian) }
 
 var (
 	noMain = newSuffixList(`a e ede ande ende ane ene hetene erte en heten ar er heter s as es edes endes

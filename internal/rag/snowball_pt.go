@@ -2,7 +2,7 @@ package rag
 
 // StemPortuguese is the Snowball Portuguese stemmer. Input is a lowercased
 // word.
-func StemPortuguese(word string) string { return stemWith(word, 1, stemPortuguese) }
+func StemPortuguese(word string) string { return stemWith(word, stemPortuguese) }
 
 func ptVowel(r rune) bool {
 	switch r {

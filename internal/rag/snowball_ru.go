@@ -2,7 +2,7 @@ package rag
 
 // StemRussian is the Snowball Russian stemmer. Input is a lowercased word in
 // Cyrillic.
-func StemRussian(word string) string { return stemWith(word, 1, stemRussian) }
+func StemRussian(word string) string { return stemWith(word, stemRussian) }
 
 func ruVowel(r rune) bool {
 	switch r {

@@ -3,7 +3,7 @@ package rag
 import "strings"
 
 // StemSwedish is the Snowball Swedish stemmer. Input is a lowercased word.
-func StemSwedish(word string) string { return stemWith(word, 1, stemSwedish) }
+func StemSwedish(word string) string { return stemWith(word, stemSwedish) }
 
 func svVowel(r rune) bool {
 	switch r {
