@@ -333,8 +333,12 @@ func TestTrainingRunsEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			r, err := e.owner.WaitTrainingRun(ctx, id, nil)
-			if err != nil || r.Status != "cancelled" || r.ModelVersionID != "" {
+			if err != nil || r.Status != "cancelled" || r.ModelVersionID != "" || r.CompletedAt == nil {
 				t.Fatalf("cancelled run %+v %v", r, err)
+			}
+			var mirrored string
+			if err := db.SQL.QueryRowContext(ctx, db.Rebind(`SELECT status FROM training_runs WHERE id = ?`), id).Scan(&mirrored); err != nil || mirrored != "cancelled" {
+				t.Fatalf("the run row says %q (%v), want cancelled", mirrored, err)
 			}
 		})
 

@@ -70,6 +70,8 @@ type Run struct {
 	CreatedAt      time.Time  `json:"created_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
 	CompletedAt    *time.Time `json:"completed_at,omitempty"`
+
+	storedStatus string // the row's mirror of the job status
 }
 
 // Point is one optimizer step of the metrics history.
@@ -263,17 +265,17 @@ func kindFits(method string, k dataset.Kind) error {
 const runCols = `r.id, r.project_id, r.job_id, r.name, r.base_model, r.method, r.spec_json, r.metrics_json, r.artifacts_json,
 	r.model_version_id, r.created_by, r.created_at, r.updated_at, r.completed_at,
 	j.status, j.progress, j.stage, j.eta, j.error,
-	COALESCE(v.model_id, ''), COALESCE(v.version, 0)`
+	COALESCE(v.model_id, ''), COALESCE(v.version, 0), r.status, j.finished_at`
 
 const runFrom = `training_runs r JOIN jobs j ON j.id = r.job_id LEFT JOIN model_versions v ON v.id = r.model_version_id`
 
 func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 	var r Run
 	var spec, metrics, artifacts, created, updated string
-	var completed, eta sql.NullString
+	var completed, eta, finished sql.NullString
 	if err := row.Scan(&r.RunID, &r.ProjectID, &r.JobID, &r.Name, &r.BaseModel, &r.Method, &spec, &metrics, &artifacts,
 		&r.ModelVersionID, &r.CreatedBy, &created, &updated, &completed, &r.Status, &r.Progress, &r.Stage, &eta, &r.Error,
-		&r.ModelID, &r.ModelVersion); err != nil {
+		&r.ModelID, &r.ModelVersion, &r.storedStatus, &finished); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(spec), &r.Config); err != nil {
@@ -286,6 +288,9 @@ func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
 	}
 	r.CreatedAt, _ = store.ParseTime(created)
 	r.UpdatedAt, _ = store.ParseTime(updated)
+	if !completed.Valid && finished.Valid && jobs.Status(r.Status).Terminal() {
+		completed = finished
+	}
 	if completed.Valid {
 		t, _ := store.ParseTime(completed.String)
 		r.CompletedAt = &t
@@ -307,7 +312,24 @@ func (s *Service) Get(ctx context.Context, orgID, id string) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("finetune: get run: %w", err)
 	}
+	s.syncStatus(ctx, r)
 	return r, nil
+}
+
+// syncStatus copies a finished job's status into the run row (the handler
+// records success itself; failures and cancellations are settled by the
+// queue, so the row learns of them here).
+func (s *Service) syncStatus(ctx context.Context, r *Run) {
+	if r.storedStatus == r.Status || !jobs.Status(r.Status).Terminal() || r.CompletedAt == nil {
+		return
+	}
+	now := store.FormatTime(time.Now())
+	if _, err := s.DB.SQL.ExecContext(ctx, s.DB.Rebind(`UPDATE training_runs SET status = ?, completed_at = ?, updated_at = ?
+		WHERE id = ? AND status <> 'succeeded'`), r.Status, store.FormatTime(*r.CompletedAt), now, r.RunID); err != nil {
+		s.log().Warn("finetune: mirroring run status failed", "run", r.RunID, "err", err)
+		return
+	}
+	r.storedStatus = r.Status
 }
 
 // List returns one page of a project's runs, newest first, without their
@@ -344,6 +366,10 @@ func (s *Service) List(ctx context.Context, orgID, projectID string, limit int, 
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", fmt.Errorf("finetune: list runs: %w", err)
+	}
+	rows.Close()
+	for _, r := range out {
+		s.syncStatus(ctx, r)
 	}
 	next := ""
 	if len(out) > limit {
