@@ -34,6 +34,16 @@ type benchSearchLatency struct {
 	P99ms       float64 `json:"p99_ms"`
 }
 
+// benchSearchSweep is recall@10 and single-threaded dense latency at one
+// efSearch.
+type benchSearchSweep struct {
+	EfSearch int     `json:"ef_search"`
+	Recall10 float64 `json:"recall@10"`
+	P50ms    float64 `json:"p50_ms"`
+	P95ms    float64 `json:"p95_ms"`
+	P99ms    float64 `json:"p99_ms"`
+}
+
 // benchSearchReport is the output of `whet bench search`.
 type benchSearchReport struct {
 	Chunks           int                  `json:"chunks"`
@@ -46,6 +56,9 @@ type benchSearchReport struct {
 	BM25BuildPerSec  float64              `json:"bm25_build_chunks_per_second"`
 	HNSWBuildSec     float64              `json:"hnsw_build_seconds"`
 	HNSWBuildPerSec  float64              `json:"hnsw_build_chunks_per_second"`
+	HNSWM            int                  `json:"hnsw_m"`
+	HNSWEfConstr     int                  `json:"hnsw_ef_construction"`
+	EfSweep          []benchSearchSweep   `json:"ef_sweep,omitempty"`
 	HNSWBuildWorkers int                  `json:"hnsw_build_workers"`
 	DenseRecall10    float64              `json:"dense_recall@10"`
 	EfSearch         int                  `json:"ef_search"`
@@ -198,7 +211,8 @@ func measure(path string, chunks, nq, conc int, fn func(i int)) benchSearchLaten
 }
 
 func newBenchSearchCmd(env *Env) *cobra.Command {
-	var chunks, denseChunks, dim, conc, nq, vocab, efSearch, buildWorkers, buildProcs int
+	var chunks, denseChunks, dim, conc, nq, vocab, efSearch, buildWorkers, buildProcs, hnswM, efConstruction int
+	var efSweep []int
 	var reranker, rerankInit, collection, export string
 	var rerankTokens, rerankQueries int
 	var rerankBudget time.Duration
@@ -284,7 +298,8 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 			if denseChunks > 0 {
 				rng := rand.New(rand.NewPCG(seed+1, seed+2))
 				vecs := clusteredVectors(rng, denseChunks, dim)
-				h = rag.NewHNSW(dim, 0, 0, efSearch, seed)
+				h = rag.NewHNSW(dim, hnswM, efConstruction, efSearch, seed)
+				rep.HNSWM, rep.HNSWEfConstr = h.M, h.EfConstruction
 				if buildProcs > 0 {
 					runtime.GOMAXPROCS(buildProcs)
 				}
@@ -322,20 +337,33 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 					qvecs[i] = q
 				}
 				// recall@10 against exact search on the first 100 queries.
-				var found, total int
-				for _, q := range qvecs[:min(100, nq)] {
-					exact := map[int]bool{}
-					for _, s := range h.Exact(q, 10, nil) {
-						exact[s.Ord] = true
+				exact := make([]map[int]bool, min(100, nq))
+				for i := range exact {
+					exact[i] = map[int]bool{}
+					for _, s := range h.Exact(qvecs[i], 10, nil) {
+						exact[i][s.Ord] = true
 					}
-					for _, s := range h.Search(q, 10, 0, nil) {
-						if exact[s.Ord] {
-							found++
-						}
-					}
-					total += len(exact)
 				}
-				rep.DenseRecall10 = float64(found) / float64(max(1, total))
+				recall := func(ef int) float64 {
+					var found, total int
+					for i, want := range exact {
+						for _, s := range h.Search(qvecs[i], 10, ef, nil) {
+							if want[s.Ord] {
+								found++
+							}
+						}
+						total += len(want)
+					}
+					return float64(found) / float64(max(1, total))
+				}
+				rep.DenseRecall10 = recall(0)
+				// Recall and single-threaded dense latency per efSearch.
+				for _, ef := range efSweep {
+					r := measure(fmt.Sprintf("dense ef %d", ef), denseChunks, nq, 1, func(i int) { h.Search(qvecs[i], 10, ef, nil) })
+					row := benchSearchSweep{EfSearch: ef, Recall10: recall(ef), P50ms: r.P50ms, P95ms: r.P95ms, P99ms: r.P99ms}
+					logf("dense efSearch %d: recall@10 %.3f, p50 %.2f ms, p95 %.2f ms, p99 %.2f ms", ef, row.Recall10, row.P50ms, row.P95ms, row.P99ms)
+					rep.EfSweep = append(rep.EfSweep, row)
+				}
 				vecs = nil
 			}
 			var rr rag.Reranker
@@ -496,6 +524,9 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 	f.IntVar(&nq, "queries", 1000, "queries per path")
 	f.IntVar(&vocab, "vocabulary", 50000, "distinct words")
 	f.IntVar(&efSearch, "ef-search", 0, "HNSW efSearch (default the index default)")
+	f.IntVar(&hnswM, "m", 0, "HNSW M (default the index default)")
+	f.IntVar(&efConstruction, "ef-construction", 0, "HNSW efConstruction (default the index default)")
+	f.IntSliceVar(&efSweep, "ef-sweep", nil, "also report recall@10 and single-threaded dense latency at each of these efSearch values")
 	f.IntVar(&buildWorkers, "build-workers", 0, "goroutines inserting into HNSW (0: GOMAXPROCS)")
 	f.IntVar(&buildProcs, "build-procs", 0, "GOMAXPROCS during the HNSW build only (0: unchanged), to build on a big machine and query on few cores")
 	f.StringVar(&reranker, "reranker", "", "cross-encoder model folder: also measure hybrid + re-rank of 50")
