@@ -80,10 +80,10 @@ type Trainer struct {
 	headGrad bool
 }
 
-// lmChunk is the number of rows whose logits exist at once (256 rows of a
-// 49152-token vocabulary: 50 MB), large enough that the LM head weight is
-// streamed once per 256 rows.
-const lmChunk = 256
+// lmChunk is the number of rows whose logits exist at once (512 rows of a
+// 49152-token vocabulary: 100 MB), large enough that the LM head weight is
+// packed and streamed once per 512 rows (twice for a 4×256 batch).
+const lmChunk = 512
 
 // NewTrainer returns a trainer for m with adapters p (built for m).
 func NewTrainer(m *Model, p *LoRAParams) *Trainer {
