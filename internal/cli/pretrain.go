@@ -291,6 +291,50 @@ func initModelWithTokenizer(preset, arch, tokDir, out string, seed uint64) (*llm
 	return m, nil
 }
 
+// baseModelOptions configure buildBaseModel; zero values take the defaults
+// noted.
+type baseModelOptions struct {
+	VocabSize int           // tokenizer vocabulary; 0: 4096
+	Preset    string        // model shape; "": "small"
+	Arch      string        // "": llama
+	MaxTime   time.Duration // pretraining wall time; 0: 90 s
+	Seed      uint64
+}
+
+// buildBaseModel is the quickstart's path to a model without a download:
+// it trains a domain tokenizer on texts (ChatML template), initialises a
+// model of the preset sized to it and pretrains it for MaxTime, in
+// dir/tokenizer, dir/init and dir/base. It returns the base model folder
+// (what whet train and whet generate take) and the pretraining summary.
+func buildBaseModel(ctx context.Context, texts []string, dir string, o baseModelOptions, progress func(train.PretrainStats)) (string, *pretrainSummary, error) {
+	if o.VocabSize <= 0 {
+		o.VocabSize = 4096
+	}
+	if o.Preset == "" {
+		o.Preset = "small"
+	}
+	if o.Arch == "" {
+		o.Arch = "llama"
+	}
+	if o.MaxTime <= 0 {
+		o.MaxTime = 90 * time.Second
+	}
+	tokDir, initDir, base := filepath.Join(dir, "tokenizer"), filepath.Join(dir, "init"), filepath.Join(dir, "base")
+	if _, err := trainDomainTokenizer(ctx, texts, o.VocabSize, tokenizer.ChatMLTemplate, tokDir); err != nil {
+		return "", nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	if _, err := initModelWithTokenizer(o.Preset, o.Arch, tokDir, initDir, o.Seed); err != nil {
+		return "", nil, fmt.Errorf("model init: %w", err)
+	}
+	sum, err := pretrainModelDir(ctx, initDir, base, texts, func(c *train.PretrainConfig) {
+		c.MaxTime, c.Epochs, c.Seed, c.EvalFraction = o.MaxTime, 0, o.Seed, 0.05
+	}, progress)
+	if err != nil {
+		return "", nil, fmt.Errorf("pretrain: %w", err)
+	}
+	return base, sum, nil
+}
+
 // pretrainSummary is what `whet model pretrain --json` prints.
 type pretrainSummary struct {
 	Out          string    `json:"out"`

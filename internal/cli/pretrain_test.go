@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -8,6 +9,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/whet-dev/whet/internal/llm"
+	"github.com/whet-dev/whet/internal/tokenizer"
+	"github.com/whet-dev/whet/internal/train"
 )
 
 // writePretrainCorpus writes a small domain corpus: Markdown and text files
@@ -113,5 +119,33 @@ func TestTokenizeTrainModelInitPretrainGenerate(t *testing.T) {
 	// The chat template travels with the model.
 	if code, _, errs := runWhet(t, "generate", "--model", out, "--prompt", "Hello", "--max-tokens", "2"); code != 0 {
 		t.Errorf("chat generate: %d %s", code, errs)
+	}
+}
+
+// TestBuildBaseModel runs the quickstart's one-call path on the small test
+// corpus with a tiny model and a one-second budget.
+func TestBuildBaseModel(t *testing.T) {
+	texts, err := corpusTexts(context.Background(), []string{writePretrainCorpus(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last train.PretrainStats
+	base, sum, err := buildBaseModel(context.Background(), texts, t.TempDir(),
+		baseModelOptions{VocabSize: 400, Preset: "tiny", MaxTime: time.Second, Seed: 2}, func(s train.PretrainStats) { last = s })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Learning itself is TestTokenizeTrainModelInitPretrainGenerate's; a
+	// one-second run on a loaded machine may take only a few steps.
+	if sum.Steps < 1 || last.Step != sum.Steps || sum.ValLoss == nil || len(sum.Losses) != sum.Steps {
+		t.Fatalf("summary %+v, last progress %+v", sum, last)
+	}
+	m, err := llm.Load(base, llm.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := tokenizer.Load(base)
+	if err != nil || tk.VocabSize() != m.Config.VocabSize {
+		t.Fatalf("base tokenizer: %v", err)
 	}
 }
