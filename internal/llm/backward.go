@@ -31,7 +31,19 @@ func EmbeddingBackward(demb, dout []float32, tokens []int, C int) {
 //	x    [T×C], w [C], rstd [T] as saved by the forward
 //
 // With x̂ = x·rstd and g = dout⊙w: dx = rstd·(g − x̂·mean(g⊙x̂)).
+//
+// Without dw, rows run in parallel.
 func RMSNormBackward(dx, dw, dout, x, w, rstd []float32, T, C int) {
+	if dw == nil && T > 1 {
+		tensor.ParallelGrain(T, 64, func(lo, hi int) {
+			rmsNormBackwardRows(dx[lo*C:hi*C], nil, dout[lo*C:hi*C], x[lo*C:hi*C], w, rstd[lo:hi], hi-lo, C)
+		})
+		return
+	}
+	rmsNormBackwardRows(dx, dw, dout, x, w, rstd, T, C)
+}
+
+func rmsNormBackwardRows(dx, dw, dout, x, w, rstd []float32, T, C int) {
 	for t := 0; t < T; t++ {
 		xr, dr, dxr := x[t*C:(t+1)*C], dout[t*C:(t+1)*C], dx[t*C:(t+1)*C]
 		rs := rstd[t]
@@ -248,7 +260,14 @@ func CrossEntropyForward(logp, lse, logits []float32, targets []int, T, V int) {
 // the gradient of the row's loss −logp[t] with respect to its logits (zeros
 // on masked rows). A training step scales row t by its dloss[t] later, which
 // lets the caller fold the LM head's input gradient into the forward pass.
+// Rows run in parallel.
 func CrossEntropyForwardGrad(logp, lse, logits []float32, targets []int, T, V int) {
+	tensor.Parallel(T, func(lo, hi int) {
+		crossEntropyForwardGradRows(logp[lo:hi], lse[lo:hi], logits[lo*V:hi*V], targets[lo:hi], hi-lo, V)
+	})
+}
+
+func crossEntropyForwardGradRows(logp, lse, logits []float32, targets []int, T, V int) {
 	for t := 0; t < T; t++ {
 		row := logits[t*V : (t+1)*V]
 		tg := targets[t]

@@ -20,9 +20,16 @@ func EmbeddingForward(out []float32, tokens []int, emb Matrix) {
 }
 
 // RMSNormForward computes out[T×C] = x / rms(x) ⊙ w per row and saves the
-// reciprocal RMS of each row in rstd[T] (nil: not saved).
+// reciprocal RMS of each row in rstd[T] (nil: not saved). Rows run in
+// parallel.
 func RMSNormForward(out, rstd, x, w []float32, T, C int, eps float32) {
-	tensor.RMSNorm(out, x, w, T, C, eps, rstd)
+	tensor.ParallelGrain(T, 64, func(lo, hi int) {
+		var rs []float32
+		if rstd != nil {
+			rs = rstd[lo:hi]
+		}
+		tensor.RMSNorm(out[lo*C:hi*C], x[lo*C:hi*C], w, hi-lo, C, eps, rs)
+	})
 }
 
 // RoPEForward rotates x[T×nHeads×headDim] in place at positions pos[T]
