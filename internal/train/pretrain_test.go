@@ -112,7 +112,7 @@ func TestPretrainLearnsAndIsDeterministic(t *testing.T) {
 	if st.Step != 60 || st.Total != 60 || len(l1) != 60 {
 		t.Fatalf("ran %d/%d steps, %d losses", st.Step, st.Total, len(l1))
 	}
-	first, last := l1[0], mean(l1[50:])
+	first, last := l1[0], meanLoss(l1[50:])
 	t.Logf("loss %.3f → %.3f (mean of the last 10 steps)", first, last)
 	if math.Abs(first-math.Log(48)) > 0.3 || !(last < first*0.5) {
 		t.Fatalf("loss %g → %g (last 10 steps): want a start near ln 48 = %.2f and a fall below half", first, last, math.Log(48))
@@ -128,7 +128,7 @@ func TestPretrainLearnsAndIsDeterministic(t *testing.T) {
 	}
 }
 
-func mean(v []float64) float64 {
+func meanLoss(v []float64) float64 {
 	var s float64
 	for _, x := range v {
 		s += x
