@@ -68,7 +68,10 @@ func hasRunes(w, s []rune) bool {
 func ends(w []rune, s string) bool {
 	i := len(w)
 	for j := len(s); j > 0; {
-		r, size := utf8.DecodeLastRuneInString(s[:j])
+		r, size := rune(s[j-1]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeLastRuneInString(s[:j])
+		}
 		j -= size
 		i--
 		if i < 0 || w[i] != r {

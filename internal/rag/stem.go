@@ -22,8 +22,8 @@ func StemEnglish(word string) string {
 	r1, r2 := regions(w)
 	w = step0(w)
 	w = step1a(w)
-	if stemExceptions2[string(w)] {
-		return strings.ReplaceAll(string(w), "Y", "y")
+	if n := len(w); n >= 6 && n <= 7 && stemExceptions2[string(w)] {
+		return unmarkY(w)
 	}
 	w = step1b(w, r1)
 	w = step1c(w)
@@ -31,7 +31,17 @@ func StemEnglish(word string) string {
 	w = step3(w, r1, r2)
 	w = step4(w, r2)
 	w = step5(w, r1, r2)
-	return strings.ReplaceAll(string(w), "Y", "y")
+	return unmarkY(w)
+}
+
+// unmarkY turns the consonant marks Y back into y.
+func unmarkY(w []rune) string {
+	for i, r := range w {
+		if r == 'Y' {
+			w[i] = 'y'
+		}
+	}
+	return string(w)
 }
 
 var stemExceptions1 = map[string]string{
@@ -53,12 +63,11 @@ func isVowel(r rune) bool {
 }
 
 func regions(w []rune) (r1, r2 int) {
-	s := string(w)
 	r1 = len(w)
 	switch {
-	case strings.HasPrefix(s, "gener"), strings.HasPrefix(s, "arsen"):
+	case startsWith(w, "gener"), startsWith(w, "arsen"):
 		r1 = 5
-	case strings.HasPrefix(s, "commun"):
+	case startsWith(w, "commun"):
 		r1 = 6
 	default:
 		r1 = regionAfter(w, 0)
@@ -78,7 +87,24 @@ func regionAfter(w []rune, start int) int {
 	return len(w)
 }
 
-func hasSuffix(w []rune, s string) bool { return ends(w, s) }
+// hasSuffix is ends with an inlined test of the last letter, which is where
+// most candidates fail. The English suffixes are all ASCII.
+func hasSuffix(w []rune, s string) bool {
+	return len(w) > 0 && w[len(w)-1] == rune(s[len(s)-1]) && ends(w, s)
+}
+
+// startsWith reports whether w begins with the ASCII string s.
+func startsWith(w []rune, s string) bool {
+	if len(w) < len(s) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if w[i] != rune(s[i]) {
+			return false
+		}
+	}
+	return true
+}
 
 func step0(w []rune) []rune {
 	for _, s := range []string{"'s'", "'s", "'"} {
