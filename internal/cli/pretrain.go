@@ -299,6 +299,10 @@ type baseModelOptions struct {
 	Arch      string        // "": llama
 	MaxTime   time.Duration // pretraining wall time; 0: 90 s
 	Seed      uint64
+	// HoldOut is the share of documents kept out of training for a
+	// held-out loss; 0 trains on every document, so that fine-tuning can
+	// ask about any of them.
+	HoldOut float64
 }
 
 // buildBaseModel is the quickstart's path to a model without a download:
@@ -327,7 +331,7 @@ func buildBaseModel(ctx context.Context, texts []string, dir string, o baseModel
 		return "", nil, fmt.Errorf("model init: %w", err)
 	}
 	sum, err := pretrainModelDir(ctx, initDir, base, texts, func(c *train.PretrainConfig) {
-		c.MaxTime, c.Epochs, c.Seed, c.EvalFraction = o.MaxTime, 0, o.Seed, 0.05
+		c.MaxTime, c.Epochs, c.Seed, c.EvalFraction = o.MaxTime, 0, o.Seed, o.HoldOut
 	}, progress)
 	if err != nil {
 		return "", nil, fmt.Errorf("pretrain: %w", err)

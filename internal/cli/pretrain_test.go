@@ -131,7 +131,7 @@ func TestBuildBaseModel(t *testing.T) {
 	}
 	var last train.PretrainStats
 	base, sum, err := buildBaseModel(context.Background(), texts, t.TempDir(),
-		baseModelOptions{VocabSize: 400, Preset: "tiny", MaxTime: time.Second, Seed: 2}, func(s train.PretrainStats) { last = s })
+		baseModelOptions{VocabSize: 400, Preset: "tiny", MaxTime: time.Second, Seed: 2, HoldOut: 0.1}, func(s train.PretrainStats) { last = s })
 	if err != nil {
 		t.Fatal(err)
 	}
