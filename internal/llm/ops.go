@@ -131,25 +131,30 @@ func AttentionForward(out, att, q, k, v, scratch []float32, T, pos0, nHeads, nKV
 					blo, _ := keyRange(pos0+t0, window)
 					_, bhi := keyRange(pos0+t0+n-1, window)
 					nk := bhi - blo
-					// scores[n×nk] = Q_h[t0:t0+n] · K_g[blo:bhi]ᵀ on strided views.
+					// scores[n×nk] = Q_h[t0:t0+n] · K_g[blo:bhi]ᵀ on strided views,
+					// straight into the saved probabilities when there are any.
+					buf, ld := sc, nk
+					if att != nil {
+						buf, ld = att[(h*T+t0)*S+blo:], S
+					}
 					tensor.MatMulStrided(false, true, n, nk, headDim, q[t0*qdim+h*headDim:], qdim,
-						k[blo*kvdim+off:], kvdim, sc, nk, false)
+						k[blo*kvdim+off:], kvdim, buf, ld, false)
 					for t := 0; t < n; t++ {
 						lo, hi := keyRange(pos0+t0+t, window)
 						lo, hi = lo-blo, hi-blo
-						row := sc[t*nk : (t+1)*nk]
+						row := buf[t*ld : t*ld+nk]
 						clear(row[:lo])
 						clear(row[hi:])
 						tensor.Scale(row[lo:hi], scale)
 						tensor.SoftmaxInPlace(row[lo:hi])
 						if att != nil {
 							a := att[(h*T+t0+t)*S : (h*T+t0+t+1)*S]
-							clear(a)
-							copy(a[blo:bhi], row)
+							clear(a[:blo])
+							clear(a[bhi:])
 						}
 					}
 					// out_h[t0:t0+n] = P[n×nk] · V_g[blo:bhi].
-					tensor.MatMulStrided(false, false, n, headDim, nk, sc, nk, v[blo*kvdim+off:], kvdim,
+					tensor.MatMulStrided(false, false, n, headDim, nk, buf, ld, v[blo*kvdim+off:], kvdim,
 						out[t0*qdim+h*headDim:], qdim, false)
 				}
 			}
