@@ -38,6 +38,7 @@ type benchSearchLatency struct {
 // efSearch.
 type benchSearchSweep struct {
 	EfSearch int     `json:"ef_search"`
+	EfUpper  int     `json:"ef_upper"`
 	Recall10 float64 `json:"recall@10"`
 	P50ms    float64 `json:"p50_ms"`
 	P95ms    float64 `json:"p95_ms"`
@@ -212,7 +213,8 @@ func measure(path string, chunks, nq, conc int, fn func(i int)) benchSearchLaten
 
 func newBenchSearchCmd(env *Env) *cobra.Command {
 	var chunks, denseChunks, dim, conc, nq, vocab, efSearch, buildWorkers, buildProcs, hnswM, efConstruction int
-	var efSweep []int
+	var efSweep, efUpperSweep []int
+	var efUpper int
 	var reranker, rerankInit, collection, export string
 	var rerankTokens, rerankQueries int
 	var rerankBudget time.Duration
@@ -300,6 +302,7 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 				vecs := clusteredVectors(rng, denseChunks, dim)
 				h = rag.NewHNSW(dim, hnswM, efConstruction, efSearch, seed)
 				rep.HNSWM, rep.HNSWEfConstr = h.M, h.EfConstruction
+				h.EfUpper = efUpper
 				if buildProcs > 0 {
 					runtime.GOMAXPROCS(buildProcs)
 				}
@@ -358,12 +361,16 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 				}
 				rep.DenseRecall10 = recall(0)
 				// Recall and single-threaded dense latency per efSearch.
-				for _, ef := range efSweep {
-					r := measure(fmt.Sprintf("dense ef %d", ef), denseChunks, nq, 1, func(i int) { h.Search(qvecs[i], 10, ef, nil) })
-					row := benchSearchSweep{EfSearch: ef, Recall10: recall(ef), P50ms: r.P50ms, P95ms: r.P95ms, P99ms: r.P99ms}
-					logf("dense efSearch %d: recall@10 %.3f, p50 %.2f ms, p95 %.2f ms, p99 %.2f ms", ef, row.Recall10, row.P50ms, row.P95ms, row.P99ms)
-					rep.EfSweep = append(rep.EfSweep, row)
+				for _, eu := range append([]int{h.EfUpper}, efUpperSweep...) {
+					h.EfUpper = eu
+					for _, ef := range efSweep {
+						r := measure(fmt.Sprintf("dense ef %d", ef), denseChunks, nq, 1, func(i int) { h.Search(qvecs[i], 10, ef, nil) })
+						row := benchSearchSweep{EfSearch: ef, EfUpper: eu, Recall10: recall(ef), P50ms: r.P50ms, P95ms: r.P95ms, P99ms: r.P99ms}
+						logf("dense efSearch %d efUpper %d: recall@10 %.3f, p50 %.2f ms, p95 %.2f ms, p99 %.2f ms", ef, eu, row.Recall10, row.P50ms, row.P95ms, row.P99ms)
+						rep.EfSweep = append(rep.EfSweep, row)
+					}
 				}
+				h.EfUpper = efUpper
 				vecs = nil
 			}
 			var rr rag.Reranker
@@ -526,6 +533,8 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 	f.IntVar(&efSearch, "ef-search", 0, "HNSW efSearch (default the index default)")
 	f.IntVar(&hnswM, "m", 0, "HNSW M (default the index default)")
 	f.IntVar(&efConstruction, "ef-construction", 0, "HNSW efConstruction (default the index default)")
+	f.IntVar(&efUpper, "ef-upper", 0, "HNSW layer-1 beam width at search time (0: greedy)")
+	f.IntSliceVar(&efUpperSweep, "ef-upper-sweep", nil, "with --ef-sweep, repeat the sweep at each of these layer-1 beam widths")
 	f.IntSliceVar(&efSweep, "ef-sweep", nil, "also report recall@10 and single-threaded dense latency at each of these efSearch values")
 	f.IntVar(&buildWorkers, "build-workers", 0, "goroutines inserting into HNSW (0: GOMAXPROCS)")
 	f.IntVar(&buildProcs, "build-procs", 0, "GOMAXPROCS during the HNSW build only (0: unchanged), to build on a big machine and query on few cores")

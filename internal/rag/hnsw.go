@@ -31,11 +31,17 @@ type HNSW struct {
 	M              int // links per node on upper layers; 2·M on layer 0
 	EfConstruction int
 	EfSearch       int
-	Vecs           []float32 // [n×Dim], normalised
-	Deleted        []bool
-	Entry          int32
-	MaxLevel       int
-	Seed           uint64
+	// EfUpper is the beam width on layer 1 at search time (0 or 1: greedy
+	// descent, as in the paper). Its results seed the layer-0 search: on
+	// data of many well-separated clusters a greedy descent often lands in
+	// the wrong cluster, and a wider layer-1 beam finds the right one for
+	// far less than a wider layer-0 beam costs.
+	EfUpper  int
+	Vecs     []float32 // [n×Dim], normalised
+	Deleted  []bool
+	Entry    int32
+	MaxLevel int
+	Seed     uint64
 
 	// Format is the graph layout: 0 = legacy Links, 2 = L0/Upper slabs.
 	Format int
@@ -560,10 +566,18 @@ func (h *HNSW) Search(q []float32, k, ef int, filter func(ord int) bool) []Score
 	}
 	ef = max(ef, k)
 	ep := cand{h.Entry, h.dist(qn, h.Entry)}
-	for l := h.MaxLevel; l > 0; l-- {
+	low := 0
+	if h.EfUpper > 1 {
+		low = 1
+	}
+	for l := h.MaxLevel; l > low; l-- {
 		ep = h.greedy(qn, ep, l, false, nil)
 	}
-	res := h.searchLayer(qn, []cand{ep}, ef, 0, accept, false, nil)
+	eps := []cand{ep}
+	if low == 1 && h.MaxLevel >= 1 {
+		eps = h.searchLayer(qn, eps, h.EfUpper, 1, nil, false, nil)
+	}
+	res := h.searchLayer(qn, eps, ef, 0, accept, false, nil)
 	if len(res) > k {
 		res = res[:k]
 	}

@@ -131,6 +131,15 @@ func TestHNSWAddBatchParallel(t *testing.T) {
 	if r < 0.9 {
 		t.Fatalf("recall@10 = %.3f after parallel build", r)
 	}
+	// A layer-1 beam instead of the greedy descent finds as much.
+	h.EfUpper = 16
+	if r16 := recallAt10(t, h, randVecs(50, dim, 12), 0); r16 < 0.9 {
+		t.Fatalf("recall@10 = %.3f with EfUpper 16", r16)
+	}
+	if got := h.Search(vs[3], 1, 0, nil); len(got) != 1 || got[0].Ord != 3 {
+		t.Fatalf("self search with EfUpper 16 = %v", got)
+	}
+	h.EfUpper = 0
 	// Links stay within capacity and never point at the node itself.
 	for i := int32(0); i < int32(n); i++ {
 		for l := 0; l <= h.level(i); l++ {
