@@ -13,7 +13,24 @@ its own).
 
     /usr/bin/python3 scripts/bench/train_torch.py [--threads 1] [--steps 3] [--ckpt]
 """
-import argparse, json, math, resource, statistics, time
+import argparse, json, math, os, resource, statistics, sys, time
+
+
+def _pin_blas_threads():
+    """Give OpenBLAS and OpenMP the --threads count before torch loads them:
+    torch.set_num_threads does not bound Debian's OpenBLAS pool, which
+    otherwise runs the GEMMs on every core even at --threads 1."""
+    n = "1"
+    for i, a in enumerate(sys.argv):
+        if a == "--threads" and i + 1 < len(sys.argv):
+            n = sys.argv[i + 1]
+        elif a.startswith("--threads="):
+            n = a.split("=", 1)[1]
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = n
+
+
+_pin_blas_threads()
 
 import torch
 import torch.nn as nn
