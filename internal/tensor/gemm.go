@@ -314,6 +314,10 @@ func packA(dst []float32, g *gemmOp, ic, mc, pc, kc, mr int) {
 // packB copies B[pc:pc+kc, jc:jc+nc] into panels of nr columns, each stored
 // p-major (nr values per p), zero-padding the last panel.
 func packB(dst []float32, g *gemmOp, pc, kc, jc, nc, nr int) {
+	if g.csb == 1 && (nr == 32 || nr == 16) {
+		packBRows(dst, g, pc, kc, jc, nc, nr)
+		return
+	}
 	for jr := 0; jr < nc; jr += nr {
 		cols := min(nr, nc-jr)
 		d := dst[jr*kc : (jr+nr)*kc]
@@ -334,6 +338,33 @@ func packB(dst []float32, g *gemmOp, pc, kc, jc, nc, nr int) {
 					d[p*nr+j] = g.b[(pc+p)*g.rsb+(jc+jr+j)*g.csb]
 				}
 			}
+		}
+	}
+}
+
+// packBRows is packB for row-major B (csb == 1) and nr of 32 or 16: it
+// walks each row of B once, front to back (a weight streaming from memory
+// reads sequentially), and moves full nr-wide pieces as fixed-size arrays
+// instead of one memmove call each.
+func packBRows(dst []float32, g *gemmOp, pc, kc, jc, nc, nr int) {
+	full := nc / nr * nr
+	if full < nc {
+		clear(dst[full*kc : (full+nr)*kc])
+	}
+	for p := 0; p < kc; p++ {
+		src := g.b[(pc+p)*g.rsb+jc:][:nc]
+		jr := 0
+		if nr == 32 {
+			for ; jr < full; jr += 32 {
+				*(*[32]float32)(dst[jr*kc+p*32:]) = *(*[32]float32)(src[jr:])
+			}
+		} else {
+			for ; jr < full; jr += 16 {
+				*(*[16]float32)(dst[jr*kc+p*16:]) = *(*[16]float32)(src[jr:])
+			}
+		}
+		if jr < nc {
+			copy(dst[jr*kc+p*nr:jr*kc+p*nr+nc-jr], src[jr:])
 		}
 	}
 }
