@@ -63,17 +63,26 @@ type canonical struct {
 // ComputeHash returns hex(SHA-256(prevHash ‖ canonical JSON of r)); r's
 // PrevHash and Hash fields are not part of the canonical form.
 func ComputeHash(prevHash string, r *Record) (string, error) {
-	b, err := json.Marshal(canonical{
-		Seq: r.Seq, ID: r.ID, OrgID: r.OrgID, ActorID: r.ActorID, Action: r.Action,
-		TargetType: r.TargetType, TargetID: r.TargetID, Payload: r.Payload, CreatedAt: r.CreatedAt,
-	})
+	b, err := canonicalJSON(r)
 	if err != nil {
-		return "", fmt.Errorf("audit: canonical record %s: %w", r.ID, err)
+		return "", err
 	}
 	h := sha256.New()
 	h.Write([]byte(prevHash))
 	h.Write(b)
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// canonicalJSON is the hashed form of r.
+func canonicalJSON(r *Record) ([]byte, error) {
+	b, err := json.Marshal(canonical{
+		Seq: r.Seq, ID: r.ID, OrgID: r.OrgID, ActorID: r.ActorID, Action: r.Action,
+		TargetType: r.TargetType, TargetID: r.TargetID, Payload: r.Payload, CreatedAt: r.CreatedAt,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit: canonical record %s: %w", r.ID, err)
+	}
+	return b, nil
 }
 
 // canonicalPayload marshals v to compact JSON with object keys sorted (by
@@ -122,18 +131,14 @@ func (l *Log) Append(ctx context.Context, tx *sql.Tx, e Entry) error {
 	if err != nil {
 		return fmt.Errorf("audit: append %s: payload: %w", e.Action, err)
 	}
-	// The chain head is locked from the first statement here until the
-	// caller commits, so keep the round trips under it few: on PostgreSQL
-	// one statement locks the head and reserves the sequence number, and one
-	// inserts the record and moves the head.
+	if l.db.Dialect == store.Postgres {
+		return l.appendPostgres(ctx, tx, e, payload)
+	}
+	// SQLite: the caller's write transaction already holds the database
+	// lock, so read the head, hash in Go, insert and move the head.
 	var seq int64
 	var prev string
-	pg := l.db.Dialect == store.Postgres
-	head := `SELECT seq + 1, hash FROM audit_head WHERE id = 1`
-	if pg {
-		head = `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash`
-	}
-	if err := tx.QueryRowContext(ctx, head).Scan(&seq, &prev); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT seq + 1, hash FROM audit_head WHERE id = 1`).Scan(&seq, &prev); err != nil {
 		return fmt.Errorf("audit: append %s: read head: %w", e.Action, err)
 	}
 	r := &Record{
@@ -145,15 +150,6 @@ func (l *Log) Append(ctx context.Context, tx *sql.Tx, e Entry) error {
 		return err
 	}
 	args := []any{r.Seq, r.ID, r.OrgID, r.ActorID, r.Action, r.TargetType, r.TargetID, string(r.Payload), r.CreatedAt, r.PrevHash, r.Hash}
-	if pg {
-		if _, err := tx.ExecContext(ctx, `WITH ins AS (INSERT INTO audit_logs
-			(seq, id, org_id, actor_id, action, target_type, target_id, payload_json, created_at, prev_hash, hash)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11))
-			UPDATE audit_head SET hash = $11 WHERE id = 1`, args...); err != nil {
-			return fmt.Errorf("audit: append %s: insert: %w", e.Action, err)
-		}
-		return nil
-	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_logs
 		(seq, id, org_id, actor_id, action, target_type, target_id, payload_json, created_at, prev_hash, hash)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, args...); err != nil {
@@ -161,6 +157,44 @@ func (l *Log) Append(ctx context.Context, tx *sql.Tx, e Entry) error {
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, r.Seq, r.Hash); err != nil {
 		return fmt.Errorf("audit: append %s: move head: %w", e.Action, err)
+	}
+	return nil
+}
+
+// appendPostgres appends in one statement: it locks the head, computes the
+// record's hash in the database (sha256 over prev_hash ‖ canonical JSON,
+// the canonical form built here with everything but the sequence number,
+// which only the locked head knows), inserts the record and moves the head.
+// The head lock is then held for that one round trip and the commit, not
+// for two round trips and the commit. ComputeHash (and so Verify) checks
+// the same bytes.
+func (l *Log) appendPostgres(ctx context.Context, tx *sql.Tx, e Entry, payload json.RawMessage) error {
+	r := &Record{
+		ID: store.NewID("aud"), OrgID: e.OrgID, ActorID: e.ActorID, Action: e.Action,
+		TargetType: e.TargetType, TargetID: e.TargetID, Payload: payload,
+		CreatedAt: store.FormatTime(l.now()),
+	}
+	b, err := canonicalJSON(r)
+	if err != nil {
+		return err
+	}
+	// b starts with {"seq":0 (Seq is zero here); the statement splices the
+	// real sequence number in front of the rest.
+	rest, ok := strings.CutPrefix(string(b), `{"seq":0`)
+	if !ok {
+		return fmt.Errorf("audit: append %s: unexpected canonical form", e.Action)
+	}
+	if _, err := tx.ExecContext(ctx, `WITH h AS (
+			SELECT seq + 1 AS seq, hash AS prev FROM audit_head WHERE id = 1 FOR UPDATE
+		), r AS (
+			SELECT seq, prev, encode(sha256(convert_to(prev || '{"seq":' || seq::text || $1::text, 'UTF8')), 'hex') AS hash FROM h
+		), ins AS (
+			INSERT INTO audit_logs (seq, id, org_id, actor_id, action, target_type, target_id, payload_json, created_at, prev_hash, hash)
+			SELECT seq, $2, $3, $4, $5, $6, $7, $8, $9, prev, hash FROM r
+		)
+		UPDATE audit_head SET seq = r.seq, hash = r.hash FROM r WHERE audit_head.id = 1`,
+		rest, r.ID, r.OrgID, r.ActorID, r.Action, r.TargetType, r.TargetID, string(r.Payload), r.CreatedAt); err != nil {
+		return fmt.Errorf("audit: append %s: %w", e.Action, err)
 	}
 	return nil
 }
