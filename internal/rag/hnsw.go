@@ -85,14 +85,34 @@ func NewHNSW(dim, m, efConstruction, efSearch int, seed uint64) *HNSW {
 	return &HNSW{Dim: dim, M: m, EfConstruction: efConstruction, EfSearch: efSearch, Entry: -1, Seed: seed, Format: hnswFormat}
 }
 
+// Validate reports a graph this build cannot use: a snapshot written by a
+// newer layout, or one whose slabs do not match its node count. The index
+// must then be rebuilt. A graph that fails it panics on first use.
+func (h *HNSW) Validate() error {
+	switch {
+	case h.Format != 0 && h.Format != hnswFormat:
+		return fmt.Errorf("%w: HNSW layout %d is not supported by this build (%d): rebuild the index", ErrIndex, h.Format, hnswFormat)
+	case h.Format == 0 && len(h.Links) != len(h.Deleted):
+		return fmt.Errorf("%w: HNSW has %d link lists for %d nodes: rebuild the index", ErrIndex, len(h.Links), len(h.Deleted))
+	case h.Format == hnswFormat && (h.M <= 0 || len(h.L0) != len(h.Deleted)*h.stride0() || len(h.Upper) != len(h.Deleted)):
+		return fmt.Errorf("%w: HNSW slabs do not match its %d nodes: rebuild the index", ErrIndex, len(h.Deleted))
+	case len(h.Vecs) != len(h.Deleted)*h.Dim:
+		return fmt.Errorf("%w: HNSW holds %d floats for %d × %d: rebuild the index", ErrIndex, len(h.Vecs), len(h.Deleted), h.Dim)
+	}
+	return nil
+}
+
 // ready converts a format-0 snapshot to the slab layout, once.
 func (h *HNSW) ready() {
 	h.once.Do(func() {
-		if h.Format == hnswFormat {
+		if h.Format == hnswFormat && len(h.Deleted) == 0 {
 			return
 		}
-		if h.Format != 0 {
-			panic(fmt.Sprintf("rag: HNSW format %d is not supported by this build: rebuild the index", h.Format))
+		if err := h.Validate(); err != nil {
+			panic(err.Error())
+		}
+		if h.Format == hnswFormat {
+			return
 		}
 		n := len(h.Links)
 		h.Format = hnswFormat

@@ -3,7 +3,9 @@ package rag
 import (
 	"bytes"
 	"encoding/gob"
+	"errors"
 	"math/rand/v2"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -215,6 +217,13 @@ func TestHNSWSnapshotFormats(t *testing.T) {
 				}
 			}
 		}
+	}
+	if err := fromNew.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	future := &HNSW{Dim: dim, M: 8, Format: hnswFormat + 1}
+	if err := future.Validate(); err == nil || !errors.Is(err, ErrIndex) || !strings.Contains(err.Error(), "rebuild") {
+		t.Fatalf("future layout: %v", err)
 	}
 	// A converted old graph takes inserts like a new one.
 	if ord := fromOld.Add(vs[0]); ord != 600 || fromOld.Links != nil {
