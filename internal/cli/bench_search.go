@@ -39,6 +39,7 @@ type benchSearchLatency struct {
 type benchSearchSweep struct {
 	EfSearch int     `json:"ef_search"`
 	EfUpper  int     `json:"ef_upper"`
+	Int8     bool    `json:"int8"`
 	Recall10 float64 `json:"recall@10"`
 	P50ms    float64 `json:"p50_ms"`
 	P95ms    float64 `json:"p95_ms"`
@@ -61,6 +62,7 @@ type benchSearchReport struct {
 	HNSWEfConstr     int                  `json:"hnsw_ef_construction"`
 	EfSweep          []benchSearchSweep   `json:"ef_sweep,omitempty"`
 	HNSWBuildWorkers int                  `json:"hnsw_build_workers"`
+	DenseInt8        bool                 `json:"dense_int8"`
 	DenseRecall10    float64              `json:"dense_recall@10"`
 	EfSearch         int                  `json:"ef_search"`
 	Latency          []benchSearchLatency `json:"latency"`
@@ -215,6 +217,7 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 	var chunks, denseChunks, dim, conc, nq, vocab, efSearch, buildWorkers, buildProcs, hnswM, efConstruction int
 	var efSweep, efUpperSweep []int
 	var efUpper int
+	var int8Walk bool
 	var reranker, rerankInit, collection, export string
 	var rerankTokens, rerankQueries int
 	var rerankBudget time.Duration
@@ -359,18 +362,27 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 					}
 					return float64(found) / float64(max(1, total))
 				}
+				h.Int8 = int8Walk
+				rep.DenseInt8 = int8Walk
 				rep.DenseRecall10 = recall(0)
 				// Recall and single-threaded dense latency per efSearch.
-				for _, eu := range append([]int{h.EfUpper}, efUpperSweep...) {
-					h.EfUpper = eu
-					for _, ef := range efSweep {
-						r := measure(fmt.Sprintf("dense ef %d", ef), denseChunks, nq, 1, func(i int) { h.Search(qvecs[i], 10, ef, nil) })
-						row := benchSearchSweep{EfSearch: ef, EfUpper: eu, Recall10: recall(ef), P50ms: r.P50ms, P95ms: r.P95ms, P99ms: r.P99ms}
-						logf("dense efSearch %d efUpper %d: recall@10 %.3f, p50 %.2f ms, p95 %.2f ms, p99 %.2f ms", ef, eu, row.Recall10, row.P50ms, row.P95ms, row.P99ms)
-						rep.EfSweep = append(rep.EfSweep, row)
+				modes := []bool{false}
+				if int8Walk {
+					modes = append(modes, true)
+				}
+				for _, q8 := range modes {
+					h.Int8 = q8
+					for _, eu := range append([]int{efUpper}, efUpperSweep...) {
+						h.EfUpper = eu
+						for _, ef := range efSweep {
+							r := measure(fmt.Sprintf("dense ef %d", ef), denseChunks, nq, 1, func(i int) { h.Search(qvecs[i], 10, ef, nil) })
+							row := benchSearchSweep{EfSearch: ef, EfUpper: eu, Int8: q8, Recall10: recall(ef), P50ms: r.P50ms, P95ms: r.P95ms, P99ms: r.P99ms}
+							logf("dense efSearch %d efUpper %d int8 %v: recall@10 %.3f, p50 %.2f ms, p95 %.2f ms, p99 %.2f ms", ef, eu, q8, row.Recall10, row.P50ms, row.P95ms, row.P99ms)
+							rep.EfSweep = append(rep.EfSweep, row)
+						}
 					}
 				}
-				h.EfUpper = efUpper
+				h.EfUpper, h.Int8 = efUpper, int8Walk
 				vecs = nil
 			}
 			var rr rag.Reranker
@@ -533,6 +545,7 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 	f.IntVar(&efSearch, "ef-search", 0, "HNSW efSearch (default the index default)")
 	f.IntVar(&hnswM, "m", 0, "HNSW M (default the index default)")
 	f.IntVar(&efConstruction, "ef-construction", 0, "HNSW efConstruction (default the index default)")
+	f.BoolVar(&int8Walk, "int8", false, "HNSW searches walk int8 copies of the vectors and re-score in float32 (with --ef-sweep: sweep both)")
 	f.IntVar(&efUpper, "ef-upper", 0, "HNSW layer-1 beam width at search time (0: greedy)")
 	f.IntSliceVar(&efUpperSweep, "ef-upper-sweep", nil, "with --ef-sweep, repeat the sweep at each of these layer-1 beam widths")
 	f.IntSliceVar(&efSweep, "ef-sweep", nil, "also report recall@10 and single-threaded dense latency at each of these efSearch values")

@@ -36,7 +36,12 @@ type HNSW struct {
 	// data of many well-separated clusters a greedy descent often lands in
 	// the wrong cluster, and a wider layer-1 beam finds the right one for
 	// far less than a wider layer-0 beam costs.
-	EfUpper  int
+	EfUpper int
+	// Int8 makes searches walk the graph on int8 copies of the vectors
+	// (per-vector absmax scale, a quarter of the memory traffic per
+	// distance) and re-score the final candidates in float32. The copies
+	// are derived, not persisted. Insertion always uses float32.
+	Int8     bool
 	Vecs     []float32 // [n×Dim], normalised
 	Deleted  []bool
 	Entry    int32
@@ -50,6 +55,10 @@ type HNSW struct {
 	// Links is the format-0 layout (node → layer → neighbours), read from
 	// old snapshots only and converted on first use.
 	Links [][][]int32
+
+	q8      []int8    // [n×Dim] when Int8
+	q8scale []float32 // [n]
+	q8mu    sync.Mutex
 
 	rng     *rand.Rand
 	scratch sync.Pool
@@ -166,6 +175,36 @@ func Normalize(v []float32) {
 
 func (h *HNSW) dist(q []float32, i int32) float32 { return 1 - tensor.Dot(q, h.vec(i)) }
 
+// dist8 is dist on the int8 copy.
+func (h *HNSW) dist8(q []float32, i int32) float32 {
+	return 1 - h.q8scale[i]*tensor.DotQ8(h.q8[int(i)*h.Dim:int(i+1)*h.Dim], q)
+}
+
+// quantize brings the int8 copies up to date with Vecs (q8mu orders
+// searches that race to fill them first; writes are ordered against
+// searches by the index's lock).
+func (h *HNSW) quantize() {
+	h.q8mu.Lock()
+	defer h.q8mu.Unlock()
+	n := len(h.Deleted)
+	for i := len(h.q8scale); i < n; i++ {
+		v := h.vec(int32(i))
+		var amax float32
+		for _, x := range v {
+			amax = max(amax, x, -x)
+		}
+		s := amax / 127
+		inv := float32(0)
+		if s > 0 {
+			inv = 1 / s
+		}
+		for _, x := range v {
+			h.q8 = append(h.q8, int8(max(-127, min(127, math.Round(float64(x*inv))))))
+		}
+		h.q8scale = append(h.q8scale, s)
+	}
+}
+
 type cand struct {
 	id int32
 	d  float32
@@ -279,11 +318,28 @@ func (h *HNSW) greedy(q []float32, ep cand, l int, locked bool, buf *[]int32) ca
 	return ep
 }
 
+// greedyD is greedy on an unlocked graph with the given distance.
+func (h *HNSW) greedyD(q []float32, ep cand, l int, dist func([]float32, int32) float32) cand {
+	for changed := true; changed; {
+		changed = false
+		for _, nb := range h.neighbours(ep.id, l, false, nil) {
+			if d := dist(q, nb); d < ep.d {
+				ep, changed = cand{nb, d}, true
+			}
+		}
+	}
+	return ep
+}
+
 // searchLayer is the beam search of one layer. accept (may be nil) decides
 // which nodes may enter the results; rejected nodes are still expanded, so a
 // filter never cuts the graph. The result is sorted nearest first and
 // appended to out.
 func (h *HNSW) searchLayer(q []float32, eps []cand, ef, level int, accept func(int32) bool, locked bool, out []cand) []cand {
+	return h.searchLayerD(q, eps, ef, level, accept, locked, out, h.dist)
+}
+
+func (h *HNSW) searchLayerD(q []float32, eps []cand, ef, level int, accept func(int32) bool, locked bool, out []cand, dist func([]float32, int32) float32) []cand {
 	s := h.getScratch()
 	defer h.scratch.Put(s)
 	cands, res := &s.cands, &s.res
@@ -304,7 +360,7 @@ func (h *HNSW) searchLayer(q []float32, eps []cand, ef, level int, accept func(i
 				continue
 			}
 			s.mark[nb] = s.gen
-			d := h.dist(q, nb)
+			d := dist(q, nb)
 			if len(res.a) < ef || d < res.a[0].d {
 				cands.push(cand{nb, d})
 				if accept == nil || accept(nb) {
@@ -585,19 +641,36 @@ func (h *HNSW) Search(q []float32, k, ef int, filter func(ord int) bool) []Score
 		ef = h.EfSearch
 	}
 	ef = max(ef, k)
-	ep := cand{h.Entry, h.dist(qn, h.Entry)}
+	dist := h.dist
+	if h.Int8 {
+		h.q8mu.Lock()
+		stale := len(h.q8scale) != len(h.Deleted)
+		h.q8mu.Unlock()
+		if stale {
+			h.quantize()
+		}
+		dist = h.dist8
+	}
+	ep := cand{h.Entry, dist(qn, h.Entry)}
 	low := 0
 	if h.EfUpper > 1 {
 		low = 1
 	}
 	for l := h.MaxLevel; l > low; l-- {
-		ep = h.greedy(qn, ep, l, false, nil)
+		ep = h.greedyD(qn, ep, l, dist)
 	}
 	eps := []cand{ep}
 	if low == 1 && h.MaxLevel >= 1 {
-		eps = h.searchLayer(qn, eps, h.EfUpper, 1, nil, false, nil)
+		eps = h.searchLayerD(qn, eps, h.EfUpper, 1, nil, false, nil, dist)
 	}
-	res := h.searchLayer(qn, eps, ef, 0, accept, false, nil)
+	res := h.searchLayerD(qn, eps, ef, 0, accept, false, nil, dist)
+	if h.Int8 {
+		// Re-score the beam in float32: int8 only steers the walk.
+		for i := range res {
+			res[i].d = h.dist(qn, res[i].id)
+		}
+		sort.Slice(res, func(i, j int) bool { return res[i].d < res[j].d })
+	}
 	if len(res) > k {
 		res = res[:k]
 	}

@@ -142,6 +142,17 @@ func TestHNSWAddBatchParallel(t *testing.T) {
 		t.Fatalf("self search with EfUpper 16 = %v", got)
 	}
 	h.EfUpper = 0
+	// The int8 walk with a float32 re-score loses little recall, and
+	// scores are exact cosines.
+	h.Int8 = true
+	if r8 := recallAt10(t, h, randVecs(50, dim, 12), 0); r8 < r-0.05 {
+		t.Fatalf("recall@10 = %.3f with Int8, %.3f without", r8, r)
+	}
+	got := h.Search(vs[3], 3, 0, nil)
+	if len(got) != 3 || got[0].Ord != 3 || got[0].Score < 0.9999 {
+		t.Fatalf("self search with Int8 = %v", got)
+	}
+	h.Int8 = false
 	// Links stay within capacity and never point at the node itself.
 	for i := int32(0); i < int32(n); i++ {
 		for l := 0; l <= h.level(i); l++ {
