@@ -166,7 +166,11 @@ func (s *Server) listProjects(ctx context.Context, p *auth.Principal, limit int,
 }
 
 func (s *Server) getProject(ctx context.Context, orgID, id string) (*Project, error) {
-	pr, err := scanProject(s.db.SQL.QueryRowContext(ctx, s.db.Rebind(`SELECT `+projectColumns+` FROM projects WHERE org_id = ? AND id = ?`), orgID, id))
+	stmt, err := s.db.Stmt(ctx, s.db.Rebind(`SELECT `+projectColumns+` FROM projects WHERE org_id = ? AND id = ?`))
+	if err != nil {
+		return nil, fmt.Errorf("get project: %w", err)
+	}
+	pr, err := scanProject(stmt.QueryRowContext(ctx, orgID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("project %q: %w", id, store.ErrNotFound)
 	}
