@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/whet-dev/whet/internal/auth"
@@ -34,6 +35,8 @@ type projectPages struct {
 	mu    sync.RWMutex
 	gen   map[string]uint64 // org id → write generation
 	pages map[pageKey]*cachedPage
+
+	hits atomic.Int64 // answers served from the cache, for tests
 }
 
 type pageKey struct {
@@ -113,6 +116,7 @@ func (s *Server) serveProjectPage(w http.ResponseWriter, r *http.Request, ri *re
 			return false, nil, nil // the full path answers 429
 		}
 		ri.actor, ri.org = p.ActorID, p.OrgID
+		s.pages.hits.Add(1)
 		h := w.Header()
 		h["Content-Type"] = []string{pg.contentType}
 		h["Content-Length"] = []string{pg.length}

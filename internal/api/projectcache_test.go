@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +23,13 @@ import (
 // get sends GET path with token and returns status, content type and body.
 func get(t *testing.T, base, token, path string) (int, string, []byte) {
 	t.Helper()
+	st, h, b := getHeader(t, base, token, path)
+	return st, h.Get("Content-Type"), b
+}
+
+// getHeader is get returning every response header.
+func getHeader(t *testing.T, base, token, path string) (int, http.Header, []byte) {
+	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -35,7 +43,7 @@ func get(t *testing.T, base, token, path string) (int, string, []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, resp.Header.Get("Content-Type"), b
+	return resp.StatusCode, resp.Header, b
 }
 
 func names(t *testing.T, body []byte) []string {
@@ -65,10 +73,26 @@ func TestProjectListCache(t *testing.T) {
 		}
 		ids = append(ids, p.ID)
 	}
-	st1, ct1, b1 := get(t, e.http.URL, e.token, "/v1/projects?limit=2")
-	st2, ct2, b2 := get(t, e.http.URL, e.token, "/v1/projects?limit=2")
-	if st1 != 200 || st2 != 200 || ct1 != ct2 || string(b1) != string(b2) {
-		t.Fatalf("first %d %q %s\nsecond %d %q %s", st1, ct1, b1, st2, ct2, b2)
+	hits := api.ProjectPageHits(e.srv)
+	st1, h1, b1 := getHeader(t, e.http.URL, e.token, "/v1/projects?limit=2")
+	if api.ProjectPageHits(e.srv) != hits {
+		t.Fatal("first request served from the cache")
+	}
+	st2, h2, b2 := getHeader(t, e.http.URL, e.token, "/v1/projects?limit=2")
+	if api.ProjectPageHits(e.srv) != hits+1 {
+		t.Fatal("second request not served from the cache")
+	}
+	if st1 != 200 || st2 != 200 || string(b1) != string(b2) {
+		t.Fatalf("first %d %s\nsecond %d %s", st1, b1, st2, b2)
+	}
+	// Same headers, apart from framing, date and request id.
+	for _, h := range []http.Header{h1, h2} {
+		for _, k := range []string{"Content-Length", "Date", "X-Request-Id"} {
+			h.Del(k)
+		}
+	}
+	if fmt.Sprint(h1) != fmt.Sprint(h2) {
+		t.Fatalf("headers differ:\n%v\n%v", h1, h2)
 	}
 	if got := names(t, b2); len(got) != 2 {
 		t.Fatalf("page = %v", got)
@@ -105,16 +129,24 @@ func TestProjectListCache(t *testing.T) {
 		t.Fatalf("after delete: %v", got)
 	}
 
+	// Each list above followed a write, so none came from the cache.
+	if api.ProjectPageHits(e.srv) != hits+1 {
+		t.Fatalf("lists after writes: %d cache hits", api.ProjectPageHits(e.srv)-hits-1)
+	}
 	// A project key with the same query string sees only its project.
 	k, err := e.owner.CreateAPIKey(ctx, api.APIKeyCreate{Name: "pk", Role: "viewer", ProjectID: ids[2]})
 	if err != nil {
 		t.Fatal(err)
 	}
+	hits = api.ProjectPageHits(e.srv)
 	for range 2 {
 		st, _, b := get(t, e.http.URL, k.Token, "/v1/projects")
 		if got := names(t, b); st != 200 || len(got) != 1 || got[0] != "c" {
 			t.Fatalf("project key: %d %v", st, got)
 		}
+	}
+	if api.ProjectPageHits(e.srv) != hits+1 {
+		t.Fatal("project key's second list not served from the cache")
 	}
 	// Another organisation sees none of them.
 	org2, err := e.auth.CreateOrg(ctx, "test", "other")
@@ -136,6 +168,7 @@ func TestProjectListCache(t *testing.T) {
 	if err := e.owner.RevokeAPIKey(ctx, k.ID); err != nil {
 		t.Fatal(err)
 	}
+	hits = api.ProjectPageHits(e.srv)
 	for _, c := range []struct {
 		token, path string
 		want        int
@@ -151,6 +184,9 @@ func TestProjectListCache(t *testing.T) {
 		if st != c.want || ct != "application/problem+json" {
 			t.Fatalf("%s with %.12s…: %d %q %s", c.path, c.token, st, ct, b)
 		}
+	}
+	if api.ProjectPageHits(e.srv) != hits {
+		t.Fatal("a refused request was answered from the cache")
 	}
 }
 
