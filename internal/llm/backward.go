@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"sync"
-	"sync/atomic"
 
 	"github.com/whet-dev/whet/internal/tensor"
 )
@@ -139,7 +138,7 @@ func AttentionBackwardScratchSize(T, S, nKV int) int { return nKV * T * S }
 // up to 128 whose products span only the keys the block sees (causal
 // blocks skip the upper triangle). Heads run in parallel on up to nKV
 // workers; with more than one, each accumulates dK and dV into its own
-// buffer and the buffers are summed at the end.
+// buffer and the buffers are summed at the end in a fixed order.
 func AttentionBackward(dq, dk, dv, dout, att, q, k, v, scratch []float32, T, pos0, nHeads, nKV, headDim, window int) {
 	S := pos0 + T
 	if len(scratch) < AttentionBackwardScratchSize(T, S, nKV) || len(att) < nHeads*T*S || len(dq) < T*nHeads*headDim ||
@@ -189,7 +188,9 @@ func AttentionBackward(dq, dk, dv, dout, att, q, k, v, scratch []float32, T, pos
 		}
 		return
 	}
-	var next atomic.Int32
+	// Heads are dealt to workers statically (h ≡ w mod workers), so each
+	// dK/dV sum is formed in the same order on every run (seeded runs stay
+	// bit-for-bit deterministic at a given thread count).
 	var wg sync.WaitGroup
 	parts := make([]*[]float32, workers)
 	for w := 0; w < workers; w++ {
@@ -202,7 +203,7 @@ func AttentionBackward(dq, dk, dv, dout, att, q, k, v, scratch []float32, T, pos
 		parts[w] = buf
 		dp := scratch[w*T*S : (w+1)*T*S]
 		wg.Go(func() {
-			for h := int(next.Add(1)) - 1; h < nHeads; h = int(next.Add(1)) - 1 {
+			for h := w; h < nHeads; h += workers {
 				head(h, dp, (*buf)[:S*kvdim], (*buf)[S*kvdim:])
 			}
 		})
