@@ -129,6 +129,17 @@ func TestModelPullAndHubRefs(t *testing.T) {
 	if code, _, errs := run(offline, "generate", "--model", "hf://org/other", "--prompt", "Hi"); code == 0 || !strings.Contains(errs, "hf://org/other") {
 		t.Fatalf("uncached offline: %d %s", code, errs)
 	}
+	// train --model and model merge --base resolve references the same way.
+	data := filepath.Join(t.TempDir(), "d.jsonl")
+	os.WriteFile(data, []byte(`{"instruction":"a","output":"b"}`+"\n"), 0o644)
+	for _, args := range [][]string{
+		{"train", "--model", "hf://org/other", "--data", data, "--out", filepath.Join(t.TempDir(), "a")},
+		{"model", "merge", "--base", "hf://org/other", "--adapter", t.TempDir(), "--out", filepath.Join(t.TempDir(), "m")},
+	} {
+		if code, _, errs := run(offline, args...); code == 0 || !strings.Contains(errs, "not in the model cache") {
+			t.Fatalf("%v: %d %s", args[:3], code, errs)
+		}
+	}
 }
 
 func TestServerHubResolverUsesDataDir(t *testing.T) {

@@ -157,6 +157,9 @@ func runTrain(cmd *cobra.Command, env *Env, fl *trainFlags) error {
 	default:
 		return usage("train: --peft %q (want lora or qlora)", fl.peft)
 	}
+	if err := resolveModelFlag(cmd, env, &fl.model); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
 	m, err := llm.Load(fl.model, llm.LoadOptions{DType: dtype})
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
@@ -520,6 +523,9 @@ func newModelMergeCmd(env *Env) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if base == "" || adapter == "" || out == "" {
 				return &exitError{code: 2, err: errors.New("model merge: --base, --adapter and --out are required")}
+			}
+			if err := resolveModelFlag(cmd, env, &base); err != nil {
+				return fmt.Errorf("model merge: %w", err)
 			}
 			m, err := llm.Load(base, llm.LoadOptions{DType: llm.DTypeF32})
 			if err != nil {
