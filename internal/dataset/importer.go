@@ -156,7 +156,7 @@ func decodeLine(line []byte, k Kind, schema *jsonschema.Schema, converted map[st
 		converted[format]++
 	}
 	if err := schema.Validate(obj); err != nil {
-		return Record{}, fieldErrors(err)
+		return Record{}, SchemaFieldErrors(err)
 	}
 	b, err := json.Marshal(obj)
 	if err != nil {

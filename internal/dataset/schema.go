@@ -104,9 +104,11 @@ func schemaFor(k Kind) (*jsonschema.Schema, error) {
 	return s, nil
 }
 
-// fieldErrors flattens a validation error into (JSON pointer, message) pairs,
-// leaves only: the most specific causes name the field that is wrong.
-func fieldErrors(err error) []LineError {
+// SchemaFieldErrors flattens a JSON Schema validation error into (JSON
+// pointer, message) pairs, leaves only: the most specific causes name the
+// field that is wrong. Line is left 0. Other errors become one pair with an
+// empty field.
+func SchemaFieldErrors(err error) []LineError {
 	ve, ok := err.(*jsonschema.ValidationError)
 	if !ok {
 		return []LineError{{Field: "", Message: err.Error()}}

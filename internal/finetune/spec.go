@@ -2,6 +2,7 @@ package finetune
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,7 +11,8 @@ import (
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+
+	"github.com/whet-dev/whet/internal/dataset"
 )
 
 // RunSpec is the body of POST /v1/projects/{project_id}/training/runs (PRD
@@ -401,58 +403,13 @@ func (s RunSpec) withDefaults() RunSpec {
 	return s
 }
 
-// schemaErrors flattens a validation error into its most specific causes.
+// schemaErrors turns a validation error into field errors, sorted by field.
 func schemaErrors(err error) []FieldError {
-	ve, ok := err.(*jsonschema.ValidationError)
-	if !ok {
-		return []FieldError{{Field: "/", Message: err.Error()}}
+	les := dataset.SchemaFieldErrors(err)
+	out := make([]FieldError, len(les))
+	for i, le := range les {
+		out[i] = FieldError{Field: cmp.Or(le.Field, "/"), Message: le.Message}
 	}
-	var out []FieldError
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) > 0 {
-			for _, c := range e.Causes {
-				walk(c)
-			}
-			return
-		}
-		loc := e.InstanceLocation
-		switch k := e.ErrorKind.(type) {
-		case *kind.AdditionalProperties:
-			for _, p := range k.Properties {
-				out = append(out, FieldError{Field: pointer(append(loc[:len(loc):len(loc)], p)), Message: "unknown field"})
-			}
-			return
-		case *kind.Required:
-			for _, p := range k.Missing {
-				out = append(out, FieldError{Field: pointer(append(loc[:len(loc):len(loc)], p)), Message: "required field is missing"})
-			}
-			return
-		}
-		msg := e.Error()
-		if i := strings.LastIndex(msg, "\n"); i >= 0 {
-			msg = strings.TrimSpace(msg[i+1:])
-		}
-		msg = strings.TrimPrefix(msg, "- ")
-		if j := strings.Index(msg, ": "); j >= 0 && strings.HasPrefix(msg, "at '") {
-			msg = msg[j+2:]
-		}
-		out = append(out, FieldError{Field: pointer(loc), Message: msg})
-	}
-	walk(ve)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Field < out[j].Field })
 	return out
-}
-
-func pointer(loc []string) string {
-	if len(loc) == 0 {
-		return "/"
-	}
-	var b strings.Builder
-	for _, p := range loc {
-		b.WriteByte('/')
-		p = strings.ReplaceAll(p, "~", "~0")
-		b.WriteString(strings.ReplaceAll(p, "/", "~1"))
-	}
-	return b.String()
 }
