@@ -177,10 +177,51 @@ func Open(dir string, version int, emb Embedder, rr Reranker) (*Index, error) {
 	if err := gob.NewDecoder(bufio.NewReader(f)).Decode(&st); err != nil {
 		return nil, fmt.Errorf("%w: version %d: %v", ErrIndex, version, err)
 	}
+	if err := st.check(); err != nil {
+		return nil, fmt.Errorf("open index %s version %d: %w", dir, version, err)
+	}
 	if st.HNSW != nil && emb == nil {
 		return nil, fmt.Errorf("%w: the index has dense vectors; open it with an embedder", ErrIndex)
 	}
+	if st.HNSW != nil && emb.Dim() > 0 && emb.Dim() != st.HNSW.Dim {
+		return nil, fmt.Errorf("%w: index %s holds %d-d vectors but its embedder gives %d-d ones: use the embedding model it was built with, or rebuild the index",
+			ErrIndex, dir, st.HNSW.Dim, emb.Dim())
+	}
 	return &Index{dir: dir, emb: emb, rr: rr, st: &st, an: NewAnalyzer(st.Config.BM25.Language)}, nil
+}
+
+// check reports a snapshot whose parts do not fit together (a corrupted
+// file, or one written by another build or for another index): searching it
+// would panic or return wrong chunks. The error says to rebuild the index.
+func (st *state) check() error {
+	if st.BM25 == nil {
+		return fmt.Errorf("%w: no BM25 index in the snapshot: rebuild the index", ErrIndex)
+	}
+	n := len(st.Chunks)
+	if len(st.BM25.DocLen) != n || len(st.BM25.Deleted) != n {
+		return fmt.Errorf("%w: BM25 holds %d chunks, the chunk table %d: rebuild the index", ErrIndex, len(st.BM25.DocLen), n)
+	}
+	for _, c := range st.Chunks {
+		if c.Parent < 0 || c.Parent >= len(st.Parents) {
+			return fmt.Errorf("%w: chunk %s has parent %d of %d: rebuild the index", ErrIndex, c.ID, c.Parent, len(st.Parents))
+		}
+	}
+	if st.HNSW == nil {
+		if st.Config.Dense.Dim > 0 {
+			return fmt.Errorf("%w: the config has %d-d vectors but the snapshot no HNSW graph: rebuild the index", ErrIndex, st.Config.Dense.Dim)
+		}
+		return nil
+	}
+	if err := st.HNSW.Validate(); err != nil {
+		return err
+	}
+	if st.HNSW.Len() != n {
+		return fmt.Errorf("%w: HNSW holds %d vectors for %d chunks: rebuild the index", ErrIndex, st.HNSW.Len(), n)
+	}
+	if st.HNSW.Dim != st.Config.Dense.Dim {
+		return fmt.Errorf("%w: HNSW holds %d-d vectors, the config says %d: rebuild the index", ErrIndex, st.HNSW.Dim, st.Config.Dense.Dim)
+	}
+	return nil
 }
 
 // save writes st as the next version file and then points CURRENT at it
