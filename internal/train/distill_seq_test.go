@@ -114,7 +114,14 @@ func TestSequenceDistillation(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := em(trained)
-	t.Logf("teacher's held-out outputs e.g. %v; student exact match %.2f → %.2f", want[0], before, after)
+	klBefore, klAfter := heldOutKL(t, teacher, student, heldP), heldOutKL(t, teacher, trained, heldP)
+	t.Logf("teacher's held-out outputs e.g. %v; student exact match %.2f → %.2f; held-out KL %.3f → %.3f", want[0], before, after, klBefore, klAfter)
+	// The student learns the teacher's greedy answers, not its whole
+	// distribution, so the KL falls less than under logit distillation
+	// (3.81 → 1.95 at training seed 5, 2.07 at 6, 2.78 at 7).
+	if klAfter >= 0.85*klBefore {
+		t.Errorf("held-out KL to the teacher %.3f → %.3f, want a fall of at least 15%%", klBefore, klAfter)
+	}
 	if before > 0.2 || after < before+0.5 {
 		t.Errorf("held-out exact match with the teacher's greedy outputs %.2f → %.2f, want ~0 → +0.5 or more", before, after)
 	}

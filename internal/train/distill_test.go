@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"math"
 	"testing"
 
 	"github.com/whet-dev/whet/internal/llm"
@@ -53,6 +54,44 @@ func greedyAnswers(t *testing.T, m *llm.Model, prompts [][]int) []int {
 	return out
 }
 
+// heldOutKL returns the mean KL(teacher ‖ student) of the next-token
+// distributions (temperature 1) after each prompt, in nats.
+func heldOutKL(t *testing.T, teacher, student *llm.Model, prompts [][]int) float64 {
+	t.Helper()
+	logSoftmax := func(lg []float32) []float64 {
+		mx := lg[0]
+		for _, v := range lg {
+			mx = max(mx, v)
+		}
+		var z float64
+		for _, v := range lg {
+			z += math.Exp(float64(v - mx))
+		}
+		out := make([]float64, len(lg))
+		for i, v := range lg {
+			out[i] = float64(v-mx) - math.Log(z)
+		}
+		return out
+	}
+	var kl float64
+	for _, p := range prompts {
+		tl, err := teacher.ForwardLast(p, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lt := logSoftmax(tl)
+		sl, err := student.ForwardLast(p, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls := logSoftmax(sl)
+		for v := range lt {
+			kl += math.Exp(lt[v]) * (lt[v] - ls[v])
+		}
+	}
+	return kl / float64(len(prompts))
+}
+
 // TestDistillMovesTowardTeacher: a student distilled from a teacher that
 // learned the lookup task agrees with the teacher's held-out answers far
 // more often, and its KL to the teacher falls.
@@ -87,8 +126,13 @@ func TestDistillMovesTowardTeacher(t *testing.T) {
 		t.Fatal(err)
 	}
 	after := agree(student)
-	t.Logf("KL %.3f → %.3f; held-out agreement with the teacher %.2f → %.2f", d.Losses[0], st.Loss, before, after)
+	klBefore, klAfter := heldOutKL(t, teacher, base, heldP), heldOutKL(t, teacher, student, heldP)
+	t.Logf("training KL %.3f → %.3f; held-out KL %.3f → %.3f; held-out agreement with the teacher %.2f → %.2f",
+		d.Losses[0], st.Loss, klBefore, klAfter, before, after)
 	if st.Loss >= d.Losses[0]/2 || after < before+0.5 {
 		t.Errorf("distillation did not move the student toward the teacher")
+	}
+	if klAfter >= klBefore/2 {
+		t.Errorf("held-out KL to the teacher %.3f → %.3f, want at least halved", klBefore, klAfter)
 	}
 }

@@ -100,6 +100,54 @@ func TestDPOAfterSFT(t *testing.T) {
 			if after < before+0.05 {
 				t.Errorf("held-out preference accuracy %.3f → %.3f, want +5 points", before, after)
 			}
+			// Measured, not asserted: the greedy win rate against SFT-only
+			// varies with the seed (0.48–0.56 for DPO and 0.52–0.56 for
+			// IPO at seeds 7–9), because DPO also lowers the stop token's
+			// probability; see docs/TRAINING.md.
+			sftScore, dpoScore, win := winRate(t, withA, sft, hp, hc)
+			t.Logf("%s: scorer mean SFT-only %.3f, after %s %.3f; greedy win rate against SFT-only %.3f", method, sftScore, method, dpoScore, win)
 		})
 	}
+}
+
+// answerScore is the deterministic judge of a generated response: 1 for
+// the right value followed by the stop token, 0.5 for the right value
+// without it, 0 otherwise.
+func answerScore(resp []int, want int) float64 {
+	switch {
+	case len(resp) == 2 && resp[0] == want && resp[1] == 2:
+		return 1
+	case len(resp) > 0 && resp[0] == want:
+		return 0.5
+	}
+	return 0
+}
+
+// winRate decodes each held-out prompt greedily with policy and baseline
+// and has answerScore judge the two responses: a higher score is a win, a
+// tie counts half, so a model against itself scores exactly 0.5. It
+// returns both models' mean scores and policy's win rate.
+func winRate(t *testing.T, policy, baseline *llm.Model, prompts [][]int, want []int) (baseScore, polScore, win float64) {
+	t.Helper()
+	ctx := context.Background()
+	pol, err := DistillSequences(ctx, policy, prompts, 2, []int{2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := DistillSequences(ctx, baseline, prompts, 2, []int{2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := float64(len(prompts))
+	for i := range prompts {
+		ps, bs := answerScore(pol[i], want[i]), answerScore(base[i], want[i])
+		polScore, baseScore = polScore+ps/n, baseScore+bs/n
+		switch {
+		case ps > bs:
+			win += 1 / n
+		case ps == bs:
+			win += 0.5 / n
+		}
+	}
+	return baseScore, polScore, win
 }
