@@ -312,10 +312,18 @@ func (x *Index) Upsert(ctx context.Context, docs []Doc) (int, error) {
 			texts[i] = d.Text[c.Start:c.End]
 			p.terms = append(p.terms, x.an.Tokens(sectionPrefix(c.SectionPath)+texts[i]))
 		}
-		if x.emb != nil && len(texts) > 0 {
+		if x.emb != nil && cfg.Dense.Dim > 0 && len(texts) > 0 {
 			vecs, err := x.emb.Embed(ctx, texts)
 			if err != nil {
 				return 0, fmt.Errorf("embed %s: %w", d.ID, err)
+			}
+			if len(vecs) != len(texts) {
+				return 0, fmt.Errorf("embed %s: %d vectors for %d chunks", d.ID, len(vecs), len(texts))
+			}
+			for _, v := range vecs {
+				if len(v) != cfg.Dense.Dim {
+					return 0, fmt.Errorf("embed %s: a %d-d vector for a %d-d index", d.ID, len(v), cfg.Dense.Dim)
+				}
 			}
 			p.vecs = vecs
 		}
@@ -324,6 +332,8 @@ func (x *Index) Upsert(ctx context.Context, docs []Doc) (int, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	st := x.st
+	first := len(st.Chunks) // ordinal of the first new chunk
+	var vecs [][]float32   // the new chunks' vectors, in ordinal order
 	for _, p := range preps {
 		x.deleteLocked(st, p.doc.ID)
 		tag, _ := p.doc.Metadata["access_tag"].(string)
@@ -341,7 +351,7 @@ func (x *Index) Upsert(ctx context.Context, docs []Doc) (int, error) {
 			}
 			ord := st.BM25.Add(p.terms[i])
 			if st.HNSW != nil {
-				st.HNSW.Add(p.vecs[i])
+				vecs = append(vecs, p.vecs[i])
 			}
 			st.Chunks = append(st.Chunks, ChunkRecord{ID: c.ID, DocID: p.doc.ID, Source: p.doc.Source, Start: c.Start, End: c.End,
 				Parent: pi, SectionPath: c.SectionPath, AccessTag: tag, Metadata: p.doc.Metadata, Text: p.doc.Text[c.Start:c.End]})
@@ -349,6 +359,20 @@ func (x *Index) Upsert(ctx context.Context, docs []Doc) (int, error) {
 		}
 		for k := range p.doc.Metadata {
 			st.MetaKeys[k] = true
+		}
+	}
+	if st.HNSW != nil && len(vecs) > 0 {
+		// One parallel insertion for the whole upsert (the graph's
+		// ordinals follow BM25's). A document given twice in one upsert
+		// had its first chunks deleted above before they reached the
+		// graph: delete them there too.
+		if got := st.HNSW.AddBatch(vecs, 0, nil); got != first {
+			panic(fmt.Sprintf("rag: HNSW ordinal %d for chunk %d", got, first))
+		}
+		for ord := first; ord < len(st.Chunks); ord++ {
+			if st.BM25.Deleted[ord] {
+				st.HNSW.Delete(ord)
+			}
 		}
 	}
 	st.Version++
