@@ -209,21 +209,28 @@ func (r *Run) Distill(ctx context.Context, examples []Example, teacher *llm.Mode
 		for i, j := range idx {
 			exs[i] = examples[j]
 		}
-		soft, err := teacherRows(teacher, exs)
-		if err != nil {
-			return 0, 0, 0, 0, err
-		}
-		b := pack(exs)
-		b.Teacher, b.Temperature = soft, tau
-		negkl, err := r.tr.Forward(b, llm.ForwardOptions{Seed: seed, Dropout: true})
-		if err != nil {
-			return 0, 0, 0, 0, err
-		}
-		dloss := make([]float32, len(b.Tokens))
-		loss := llm.MaskedMeanLoss(dloss, negkl, b.Targets)
-		scaleSlice(dloss, 1/float32(r.cfg.GradAccum))
-		return loss, 0, 0, len(b.Tokens), r.tr.Backward(dloss)
+		loss, tokens, err := r.distillMicro(exs, teacher, tau, seed)
+		return loss, 0, 0, tokens, err
 	})
+}
+
+// distillMicro runs one distillation micro-batch forward and backward
+// (adding to the gradients) and returns its mean KL and token count.
+func (r *Run) distillMicro(exs []Example, teacher *llm.Model, tau float32, seed uint64) (float64, int, error) {
+	soft, err := teacherRows(teacher, exs)
+	if err != nil {
+		return 0, 0, err
+	}
+	b := pack(exs)
+	b.Teacher, b.Temperature = soft, tau
+	negkl, err := r.tr.Forward(b, llm.ForwardOptions{Seed: seed, Dropout: true})
+	if err != nil {
+		return 0, 0, err
+	}
+	dloss := make([]float32, len(b.Tokens))
+	loss := llm.MaskedMeanLoss(dloss, negkl, b.Targets)
+	scaleSlice(dloss, 1/float32(r.cfg.GradAccum))
+	return loss, len(b.Tokens), r.tr.Backward(dloss)
 }
 
 // CheckTeacher reports whether teacher can distil into student: the
@@ -291,35 +298,41 @@ func (r *Run) Preference(ctx context.Context, pairs []Pair, progress func(Stats)
 		for i, j := range idx {
 			ps[i] = pairs[j]
 		}
-		b, h, err := r.preferenceMargins(ps, llm.ForwardOptions{Seed: seed, Dropout: true})
-		if err != nil {
-			return 0, 0, 0, 0, err
-		}
-		coef := make([]float64, len(b.Docs)) // d loss / d logp(doc)
-		var loss, margin, acc float64
-		beta, np := r.cfg.Beta, float64(len(idx))
-		for i, h := range h {
-			l, dh := r.prefLoss(h)
-			loss += l
-			coef[2*i], coef[2*i+1] = dh/np, -dh/np
-			margin += beta * h
-			if h > 0 {
-				acc++
-			}
-		}
-		// loss_t = −logp_t, so d objective / d loss_t = −coef(doc).
-		dloss := make([]float32, len(b.Tokens))
-		row := 0
-		for d, n := range b.Docs {
-			for k := 0; k < n; k++ {
-				if b.Targets[row] >= 0 {
-					dloss[row] = float32(-coef[d] / float64(r.cfg.GradAccum))
-				}
-				row++
-			}
-		}
-		return loss / np, margin / np, acc / np, len(b.Tokens), r.tr.Backward(dloss)
+		return r.preferenceMicro(ps, seed)
 	})
+}
+
+// preferenceMicro runs one DPO or IPO micro-batch of pairs forward and
+// backward (adding to the gradients) and returns its mean loss, mean
+// reward margin, accuracy and token count.
+func (r *Run) preferenceMicro(ps []Pair, seed uint64) (loss, margin, acc float64, tokens int, err error) {
+	b, h, err := r.preferenceMargins(ps, llm.ForwardOptions{Seed: seed, Dropout: true})
+	if err != nil {
+		return 0, 0, 0, 0, err
+	}
+	coef := make([]float64, len(b.Docs)) // d loss / d logp(doc)
+	beta, np := r.cfg.Beta, float64(len(ps))
+	for i, h := range h {
+		l, dh := r.prefLoss(h)
+		loss += l
+		coef[2*i], coef[2*i+1] = dh/np, -dh/np
+		margin += beta * h
+		if h > 0 {
+			acc++
+		}
+	}
+	// loss_t = −logp_t, so d objective / d loss_t = −coef(doc).
+	dloss := make([]float32, len(b.Tokens))
+	row := 0
+	for d, n := range b.Docs {
+		for k := 0; k < n; k++ {
+			if b.Targets[row] >= 0 {
+				dloss[row] = float32(-coef[d] / float64(r.cfg.GradAccum))
+			}
+			row++
+		}
+	}
+	return loss / np, margin / np, acc / np, len(b.Tokens), r.tr.Backward(dloss)
 }
 
 // preferenceMargins packs pairs (chosen, rejected, …) and returns the batch
