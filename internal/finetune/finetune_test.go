@@ -87,17 +87,19 @@ type fixture struct {
 	project string
 	ds      *dataset.Dataset
 	base    string
+	blobDir string
 }
 
 func newFixture(t *testing.T, db *store.DB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	al := audit.New(db, nil)
-	bs, err := local.Open(t.TempDir())
+	blobDir := t.TempDir()
+	bs, err := local.Open(blobDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{db: db, orgID: "org_test", project: "prj_test"}
+	f := &fixture{db: db, orgID: "org_test", project: "prj_test", blobDir: blobDir}
 	now := store.FormatTime(time.Now())
 	if _, err := db.SQL.ExecContext(ctx, db.Rebind(`INSERT INTO organizations (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)`), f.orgID, "test", now, now); err != nil {
 		t.Fatal(err)
