@@ -55,6 +55,9 @@ type SearchResponse struct {
 	Version   int       `json:"version"`
 	Mode      string    `json:"mode"`
 	ElapsedMS float64   `json:"elapsed_ms"`
+	// Rerank is present when re-ranking was asked for and the index has a
+	// cross-encoder.
+	Rerank *rag.RerankReport `json:"rerank,omitempty" doc:"How many candidates the cross-encoder scored within budget_ms, and whether the budget cut it short."`
 }
 
 // IndexUpsert is the body of POST /v1/indexes/{index_id}/upsert.
@@ -209,10 +212,11 @@ func (s *Server) registerIndexes(api huma.API) {
 				q.Rerank = &rag.RerankOptions{TopN: r.TopN, Budget: time.Duration(r.BudgetMS) * time.Millisecond}
 			}
 			start := time.Now()
-			hits, _, err := s.indexes.Search(ctx, p.OrgID, info.ID, q)
+			res, _, err := s.indexes.Search(ctx, p.OrgID, info.ID, q)
 			if err != nil {
 				return nil, s.indexProblem(ctx, err)
 			}
+			hits := res.Hits
 			if hits == nil {
 				hits = []rag.Hit{}
 			}
@@ -228,6 +232,6 @@ func (s *Server) registerIndexes(api huma.API) {
 				version = info.Stats.Version
 			}
 			return &struct{ Body SearchResponse }{Body: SearchResponse{Hits: hits, IndexID: info.ID, Version: version, Mode: mode,
-				ElapsedMS: float64(time.Since(start).Microseconds()) / 1000}}, nil
+				ElapsedMS: float64(time.Since(start).Microseconds()) / 1000, Rerank: res.Rerank}}, nil
 		})
 }

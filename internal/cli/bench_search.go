@@ -427,25 +427,22 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 			}
 
 			// rerank is hybrid retrieval then the cross-encoder over the
-			// fused top 50 in batches of 8 until budget (0: none) is
-			// spent, as rag.Index.Search does; it counts passages scored.
+			// fused top 50 within budget (0: none, batches of 8; counted
+			// from the end of retrieval), with rag.ScoreWithin as
+			// rag.Index.Search uses it; it counts passages scored.
 			var rerankScored, rerankCalls atomic.Int64
 			rerank := func(i int, budget time.Duration) {
-				start := time.Now()
 				f := hybridCandidates(bm, h, an, queries[i], qvecs[i], denseChunks)
 				texts := make([]string, len(f))
 				for j, c := range f {
 					texts[j] = rerankTexts[c]
 				}
-				scored := 0
-				for scored < len(texts) && (budget <= 0 || time.Since(start) < budget) {
-					end := min(scored+8, len(texts))
-					if _, err := rr.Score(context.Background(), queries[i], texts[scored:end]); err != nil {
-						logf("rerank: %v", err)
-						return
-					}
-					scored = end
+				scores, err := rag.ScoreWithin(context.Background(), rr, queries[i], texts, budget, nil)
+				if err != nil {
+					logf("rerank: %v", err)
+					return
 				}
+				scored := len(scores)
 				if budget > 0 {
 					rerankScored.Add(int64(scored))
 					rerankCalls.Add(1)

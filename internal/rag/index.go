@@ -109,6 +109,8 @@ type Index struct {
 	an  *Analyzer
 	// Count measures chunk budgets (the model's tokenizer when set).
 	Count func(string) int
+	// Clock times re-ranking against its budget (time.Now when nil).
+	Clock func() time.Time
 	wmu   sync.Mutex // one writer
 }
 
@@ -333,7 +335,7 @@ func (x *Index) Upsert(ctx context.Context, docs []Doc) (int, error) {
 	defer x.mu.Unlock()
 	st := x.st
 	first := len(st.Chunks) // ordinal of the first new chunk
-	var vecs [][]float32   // the new chunks' vectors, in ordinal order
+	var vecs [][]float32    // the new chunks' vectors, in ordinal order
 	for _, p := range preps {
 		x.deleteLocked(st, p.doc.ID)
 		tag, _ := p.doc.Metadata["access_tag"].(string)

@@ -62,8 +62,32 @@ func (e *QueryError) Unwrap() error { return ErrQuery }
 // MaxQueryBytes bounds a query's text.
 const MaxQueryBytes = 8 << 10
 
-// Search runs a query against the current version.
+// Result is a search's hits and what re-ranking did.
+type Result struct {
+	Hits   []Hit
+	Rerank *RerankReport // nil unless re-ranking was asked for and the index has a cross-encoder
+}
+
+// RerankReport says how much of a re-rank fitted in its time budget.
+type RerankReport struct {
+	Candidates int     `json:"candidates" doc:"Fused candidates offered to the cross-encoder: top_n, or fewer when fewer were found."`
+	Reranked   int     `json:"reranked" doc:"Candidates the cross-encoder scored; they come first, best first."`
+	Truncated  bool    `json:"truncated" doc:"The budget ran out (or scoring failed or was cancelled) before every candidate was scored; the unscored ones follow the scored ones in fused order."`
+	ElapsedMS  float64 `json:"elapsed_ms" doc:"Time spent re-ranking."`
+}
+
+// Search runs a query against the current version and returns its hits.
 func (x *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
+	r, err := x.SearchResult(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return r.Hits, nil
+}
+
+// SearchResult runs a query against the current version and reports, besides
+// the hits, how far re-ranking got within its budget.
+func (x *Index) SearchResult(ctx context.Context, q Query) (*Result, error) {
 	if strings.TrimSpace(q.Text) == "" {
 		return nil, &QueryError{"query", "must not be empty"}
 	}
@@ -145,19 +169,21 @@ func (x *Index) Search(ctx context.Context, q Query) ([]Hit, error) {
 		hits = append(hits, Hit{Score: s.Score, ChunkID: c.ID, Text: c.Text, ParentText: st.Parents[c.Parent],
 			Citation: Citation{DocumentID: c.DocID, Source: c.Source, SectionPath: c.SectionPath, Span: [2]int{c.Start, c.End}}})
 	}
-	if q.Rerank != nil && x.rr != nil && len(hits) > 1 {
-		hits = x.rerank(ctx, q, hits)
+	res := &Result{}
+	if q.Rerank != nil && x.rr != nil && len(hits) > 0 {
+		res.Rerank = x.rerank(ctx, q, hits)
 	}
 	if len(hits) > q.K {
 		hits = hits[:q.K]
 	}
-	return hits, nil
+	res.Hits = hits
+	return res, nil
 }
 
-// rerank scores the top N hits with the cross-encoder in small batches until
-// the time budget is spent; scored hits come first, in score order, and the
-// rest keep their fused order behind them.
-func (x *Index) rerank(ctx context.Context, q Query, hits []Hit) []Hit {
+// rerank scores the top N hits with the cross-encoder within the time
+// budget (ScoreWithin); scored hits come first, in score order, and the rest
+// keep their fused order behind them.
+func (x *Index) rerank(ctx context.Context, q Query, hits []Hit) *RerankReport {
 	n := q.Rerank.TopN
 	if n <= 0 {
 		n = 50
@@ -167,26 +193,81 @@ func (x *Index) rerank(ctx context.Context, q Query, hits []Hit) []Hit {
 	if budget <= 0 {
 		budget = 200 * time.Millisecond
 	}
-	deadline := time.Now().Add(budget)
-	scored := 0
-	for scored < n && time.Now().Before(deadline) && ctx.Err() == nil {
-		end := min(scored+8, n)
-		texts := make([]string, 0, end-scored)
-		for _, h := range hits[scored:end] {
-			texts = append(texts, h.Text)
-		}
-		scores, err := x.rr.Score(ctx, q.Text, texts)
-		if err != nil {
-			break
-		}
-		for i, s := range scores {
-			hits[scored+i].Score = float64(s)
-			hits[scored+i].Reranked = true
-		}
-		scored = end
+	now := x.Clock
+	if now == nil {
+		now = time.Now
 	}
+	start := now()
+	texts := make([]string, n)
+	for i, h := range hits[:n] {
+		texts[i] = h.Text
+	}
+	scores, _ := ScoreWithin(ctx, x.rr, q.Text, texts, budget, now)
+	for i, s := range scores {
+		hits[i].Score = float64(s)
+		hits[i].Reranked = true
+	}
+	scored := len(scores)
 	sort.SliceStable(hits[:scored], func(i, j int) bool { return hits[i].Score > hits[j].Score })
-	return hits
+	return &RerankReport{Candidates: n, Reranked: scored, Truncated: scored < n,
+		ElapsedMS: float64(now().Sub(start).Microseconds()) / 1000}
+}
+
+// rerankBatch is the most pairs sent to the cross-encoder at once.
+const rerankBatch = 8
+
+// ScoreWithin scores passages against query with rr, in order, in batches
+// sized to fit what is left of budget (≤ 0: no budget, batches of 8), and
+// returns the scores of the leading passages it got to. The first batch is a
+// single pair, since nothing is known of the cost yet; after it each batch
+// holds as many pairs as the measured cost per pair (the larger of the
+// running mean and the last batch's) lets finish before the budget ends, at
+// most twice the last batch and at most 8, and scoring stops when not even
+// one more pair fits. With a steady cost per pair the total stays within
+// the budget, or within the cost of the first pair when that alone exceeds
+// it; a cost that rises mid-way overshoots by at most one batch's rise. now is the clock (nil:
+// time.Now). A failed or cancelled Score call stops scoring; its error is
+// returned with the scores so far.
+func ScoreWithin(ctx context.Context, rr Reranker, query string, passages []string, budget time.Duration, now func() time.Time) ([]float32, error) {
+	if now == nil {
+		now = time.Now
+	}
+	start := now()
+	scores := make([]float32, 0, len(passages))
+	var spent, last time.Duration // in Score: in all, in the last batch
+	lastN := 0
+	for len(scores) < len(passages) {
+		if err := ctx.Err(); err != nil {
+			return scores, err
+		}
+		b := min(rerankBatch, len(passages)-len(scores))
+		if budget > 0 {
+			left := budget - now().Sub(start)
+			if len(scores) == 0 {
+				b = 1
+			} else {
+				b = min(b, 2*lastN)
+				if per := max(spent/time.Duration(len(scores)), last/time.Duration(lastN)); per > 0 {
+					b = min(b, int(left/per))
+				}
+			}
+			if left <= 0 || b < 1 {
+				break
+			}
+		}
+		t0 := now()
+		s, err := rr.Score(ctx, query, passages[len(scores):len(scores)+b])
+		if err == nil && len(s) != b {
+			err = fmt.Errorf("rag: reranker gave %d scores for %d passages", len(s), b)
+		}
+		if err != nil {
+			return scores, err
+		}
+		last, lastN = now().Sub(t0), b
+		spent += last
+		scores = append(scores, s...)
+	}
+	return scores, nil
 }
 
 // RRF is reciprocal-rank fusion: Σ 1/(k + rank).

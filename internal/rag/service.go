@@ -181,7 +181,7 @@ func (s *Service) index(info *IndexInfo) (*Index, error) {
 }
 
 // Search runs a query on an index of the organisation.
-func (s *Service) Search(ctx context.Context, orgID, id string, q Query) ([]Hit, *IndexInfo, error) {
+func (s *Service) Search(ctx context.Context, orgID, id string, q Query) (*Result, *IndexInfo, error) {
 	info, err := s.Get(ctx, orgID, id)
 	if err != nil {
 		return nil, nil, err
@@ -190,8 +190,8 @@ func (s *Service) Search(ctx context.Context, orgID, id string, q Query) ([]Hit,
 	if err != nil {
 		return nil, nil, err
 	}
-	hits, err := x.Search(ctx, q)
-	return hits, info, err
+	res, err := x.SearchResult(ctx, q)
+	return res, info, err
 }
 
 // UpsertResult is what an upsert did.
