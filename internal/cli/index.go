@@ -351,7 +351,15 @@ func printIndex(tw *tabwriter.Writer, info rag.IndexInfo) {
 	if info.Embedding.Reranker != "" {
 		row("Reranker", info.Embedding.Reranker)
 	}
-	row("BM25", fmt.Sprintf("k1 %g, b %g, language %s", info.Config.BM25.K1, info.Config.BM25.B, info.Config.BM25.Language))
+	bm := info.Config.BM25
+	if info.Stats != nil {
+		bm = info.Stats.Config.BM25 // the index files, authoritative for the analyzer version
+	}
+	analyzer := fmt.Sprintf("analyzer v%d", bm.AnalyzerVersion)
+	if bm.AnalyzerVersion == 0 && bm.Language != "en" && bm.Language != "none" {
+		analyzer += ", unstemmed: rebuild the index for stemming"
+	}
+	row("BM25", fmt.Sprintf("k1 %g, b %g, language %s (%s)", bm.K1, bm.B, bm.Language, analyzer))
 	row("Dataset", orDash(info.DatasetID))
 	row("Dataset version", orDash(info.DatasetVersion))
 	if info.PinnedVersion > 0 {

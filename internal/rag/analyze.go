@@ -1,6 +1,7 @@
 package rag
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 
@@ -13,10 +14,61 @@ import (
 // and Snowball stemming for the analyzer's language.
 type Analyzer struct {
 	Language  string
+	Version   int // AnalyzerVersion, or an older one (see analyzerFor)
 	stopwords map[string]bool
 	stem      func(string) string
 	elide     map[string]bool // French and Italian articles before an apostrophe
 }
+
+// AnalyzerVersion numbers the analyzers' behaviour; an index stores the
+// version it was built with (BM25Config.AnalyzerVersion) and keeps being
+// searched and updated with that analyzer, since its postings hold that
+// analyzer's terms.
+//
+//   - 0 (stored as absent, by builds before it was recorded): Snowball
+//     stemming and Lucene's stop set for English only; stop words alone for
+//     de fr es it nl pt; lowercasing only for other names; no NFC
+//     composition, no elision.
+//   - 1: Snowball stemming and a stop list for all twelve languages, NFC
+//     composition, French and Italian elision.
+const AnalyzerVersion = 1
+
+// analyzerFor returns the analyzer an index was built with, or an error for
+// a version newer than this build knows.
+func analyzerFor(c BM25Config) (*Analyzer, error) {
+	switch c.AnalyzerVersion {
+	case 0:
+		return newAnalyzerV0(c.Language), nil
+	case AnalyzerVersion:
+		return NewAnalyzer(c.Language), nil
+	}
+	return nil, fmt.Errorf("%w: analyzer version %d is newer than this build's (%d): open the index with a newer whet, or rebuild it",
+		ErrIndex, c.AnalyzerVersion, AnalyzerVersion)
+}
+
+// newAnalyzerV0 is the analyzer of version 0, as NewAnalyzer was before
+// version 1: lang is matched as stored, without canonicalisation.
+func newAnalyzerV0(lang string) *Analyzer {
+	a := &Analyzer{Language: lang, Version: 0}
+	switch lang {
+	case "", "en":
+		a.Language = "en"
+		a.stopwords = setOf(englishStop)
+		a.stem = StemEnglish
+	case "none":
+	case "fr":
+		a.stopwords = setOf(frenchStopV0)
+	default:
+		if sw, ok := otherStop[lang]; ok {
+			a.stopwords = setOf(sw)
+		}
+	}
+	return a
+}
+
+// frenchStopV0 is the French stop list of analyzer version 0 (version 1
+// added elles, ils and les).
+const frenchStopV0 = `au aux avec ce ces dans de des du elle en et eux il je la le leur lui ma mais me même mes moi mon ne nos notre nous on ou par pas pour qu que qui sa se ses son sur ta te tes toi ton tu un une vos votre vous c d j l à m n s t y été être est sont`
 
 // NewAnalyzer returns the analyzer for a language named by ISO 639-1 code or
 // English name (see Languages): Snowball stemming and a stop list for each,
@@ -26,10 +78,10 @@ type Analyzer struct {
 func NewAnalyzer(lang string) *Analyzer {
 	code, ok := CanonicalLanguage(lang)
 	if !ok {
-		return &Analyzer{Language: lang}
+		return &Analyzer{Language: lang, Version: AnalyzerVersion}
 	}
 	l := languages[code]
-	a := &Analyzer{Language: code, stem: l.stem, elide: l.elide}
+	a := &Analyzer{Language: code, Version: AnalyzerVersion, stem: l.stem, elide: l.elide}
 	if l.stop != "" {
 		a.stopwords = setOf(l.stop)
 	}
@@ -85,7 +137,7 @@ func (a *Analyzer) Tokens(text string) []string {
 		}
 		out = append(out, w)
 	}
-	if !norm.NFC.IsNormalString(text) {
+	if a.Version > 0 && !norm.NFC.IsNormalString(text) {
 		// Stemmers and stop lists expect precomposed letters (é, not e + ◌́).
 		text = norm.NFC.String(text)
 	}

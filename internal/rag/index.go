@@ -39,6 +39,10 @@ type BM25Config struct {
 	K1       float64 `json:"k1,omitempty"`       // default 1.2
 	B        float64 `json:"b,omitempty"`        // default 0.75
 	Language string  `json:"language,omitempty"` // analyzer; default en
+	// AnalyzerVersion is the analyzer version the index was built with
+	// (see the AnalyzerVersion constant), set at creation; 0 on indexes
+	// written before it was recorded.
+	AnalyzerVersion int `json:"analyzer_version,omitempty" readOnly:"true" doc:"Set by the server at creation: the version of the analyzer the index is built and searched with (0 or absent: before Snowball stemming for languages other than English; rebuild the index to get it)."`
 }
 
 // DenseConfig sets the vector side; Dim 0 makes a BM25-only index.
@@ -138,6 +142,7 @@ func Create(dir string, cfg Config, emb Embedder, rr Reranker) (*Index, error) {
 		return nil, &QueryError{"bm25.language", fmt.Sprintf("no analyzer for %q; one of %s", cfg.BM25.Language, strings.Join(Languages(), ", "))}
 	}
 	cfg.BM25.Language = lang
+	cfg.BM25.AnalyzerVersion = AnalyzerVersion
 	if emb != nil && cfg.Dense.Dim == 0 {
 		cfg.Dense.Dim = emb.Dim()
 	}
@@ -189,7 +194,12 @@ func Open(dir string, version int, emb Embedder, rr Reranker) (*Index, error) {
 		return nil, fmt.Errorf("%w: index %s holds %d-d vectors but its embedder gives %d-d ones: use the embedding model it was built with, or rebuild the index",
 			ErrIndex, dir, st.HNSW.Dim, emb.Dim())
 	}
-	return &Index{dir: dir, emb: emb, rr: rr, st: &st, an: NewAnalyzer(st.Config.BM25.Language)}, nil
+	// Queries and upserts keep the analyzer the postings were built with.
+	an, err := analyzerFor(st.Config.BM25)
+	if err != nil {
+		return nil, fmt.Errorf("open index %s: %w", dir, err)
+	}
+	return &Index{dir: dir, emb: emb, rr: rr, st: &st, an: an}, nil
 }
 
 // check reports a snapshot whose parts do not fit together (a corrupted
