@@ -112,7 +112,7 @@ func newIndexCreateCmd(env *Env, conn *apiConn) *cobra.Command {
 	f.StringVar(&apiKeyEnv, "api-key-env", "", "server environment variable holding the openai upstream's key")
 	f.Float64Var(&k1, "k1", 0, "BM25 k1 (default 1.2)")
 	f.Float64Var(&b, "b", 0, "BM25 b (default 0.75)")
-	f.StringVar(&language, "language", "", "analyzer: en (default), de, fr, es, it, nl, pt or none")
+	f.StringVar(&language, "language", "", "analyzer (Snowball stemmer and stop words): en (default), de, fr, es, it, pt, nl, sv, da, no, fi, ru, or none")
 	return cmd
 }
 

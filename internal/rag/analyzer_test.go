@@ -3,6 +3,7 @@ package rag
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -140,5 +141,24 @@ func TestAnalyzersConcurrent(t *testing.T) {
 	}
 	for range languages {
 		<-done
+	}
+}
+
+// TestBM25DocListsLanguages keeps the API's description of bm25 (the doc
+// tag in the OpenAPI document) in step with the analyzer table and the
+// defaults.
+func TestBM25DocListsLanguages(t *testing.T) {
+	f, _ := reflect.TypeOf(IndexSpec{}).FieldByName("BM25")
+	doc := f.Tag.Get("doc")
+	for code := range languages {
+		if !strings.Contains(" "+doc+" ", " "+code+" ") && !strings.Contains(doc, " "+code+",") {
+			t.Errorf("bm25 doc tag does not list %q: %s", code, doc)
+		}
+	}
+	def := Config{}.withDefaults().BM25
+	for _, want := range []string{fmt.Sprintf("default %g", def.K1), fmt.Sprintf("default %g", def.B), "Default " + def.Language} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("bm25 doc tag lacks %q: %s", want, doc)
+		}
 	}
 }

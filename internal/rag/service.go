@@ -39,7 +39,7 @@ type IndexSpec struct {
 	DatasetID string         `json:"dataset_id,omitempty" maxLength:"64" doc:"Dataset the index follows (upsert without documents takes its latest version)."`
 	Chunking  ChunkConfig    `json:"chunking,omitempty" doc:"Token budgets: child_tokens 128, parent_tokens 512, overlap 16 by default."`
 	Embedding *EmbeddingSpec `json:"embedding,omitempty" doc:"Without one the index is BM25-only."`
-	BM25      BM25Config     `json:"bm25,omitempty" doc:"k1 1.2, b 0.75, language en by default."`
+	BM25      BM25Config     `json:"bm25,omitempty" doc:"BM25 k1 (default 1.2) and b (default 0.75); language, the analyzer (Snowball stemmer and stop words), one of en de fr es it pt nl sv da no fi ru, or none (lowercasing only); English names such as german are accepted too. Default en."`
 	Dense     DenseConfig    `json:"dense,omitempty" doc:"HNSW M 24, ef_construction 200, ef_search 256 by default."`
 }
 
