@@ -22,10 +22,16 @@ func lookupTaskB(noise []int) (exs []Example, prompts [][]int, answers []int) {
 	return exs, prompts, answers
 }
 
-// TestContinualWithReplay: a run started from an earlier adapter learns a
-// new task (held-out exact match from 0 to ≥ 0.75) while replay (60%) keeps the
-// old task's held-out accuracy within 5 points.
+// TestContinualWithReplay: a run started from an earlier adapter that knows
+// the old task (held-out exact match ≥ 0.9) learns a new task (held-out
+// exact match from ≤ 0.2 to ≥ 0.75) while replay (60%) keeps the old
+// task's held-out accuracy within 5 points. Measured: old 1.00 → 1.00 and
+// new 0.00 → 0.88–1.00 over first-run seeds 7 and 8 and replay-mix seeds
+// 1–3. Shorter runs (20 + 40 epochs) fell to 0.75 on some of those seeds,
+// so the test keeps 40 + 80 and runs in parallel with the other heavy
+// tests instead.
 func TestContinualWithReplay(t *testing.T) {
+	t.Parallel()
 	noise := []int{200, 201, 202, 203, 204, 205, 206, 207, 208, 209}
 	oldEx, _, _ := lookupTask(noise)
 	newEx, _, _ := lookupTaskB(noise)
@@ -59,6 +65,9 @@ func TestContinualWithReplay(t *testing.T) {
 	oldAfter := exactMatch(t, m, second.Params(), oldP, oldA)
 	newAfter := exactMatch(t, m, second.Params(), newP, newA)
 	t.Logf("old task %.2f → %.2f, new task %.2f → %.2f", oldBefore, oldAfter, newBefore, newAfter)
+	if oldBefore < 0.9 || newBefore > 0.2 {
+		t.Fatalf("first run: old task %.2f, new task %.2f; want ≥ 0.9 and ≤ 0.2", oldBefore, newBefore)
+	}
 	if newAfter < 0.75 || oldAfter < oldBefore-0.05 {
 		t.Errorf("continual run: old %.2f → %.2f, new %.2f → %.2f", oldBefore, oldAfter, newBefore, newAfter)
 	}

@@ -39,6 +39,7 @@ func naiveGreedy(t *testing.T, m *llm.Model, prompt []int, maxNew int, stop int)
 // on the teacher's greedy outputs reproduces the teacher's greedy outputs
 // on held-out prompts far more often than before.
 func TestSequenceDistillation(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	// The teacher labels prompts it was not trained on, too: sequence-level
 	// distillation needs only prompts.

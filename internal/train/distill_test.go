@@ -3,19 +3,26 @@ package train
 import (
 	"context"
 	"math"
+	"sync"
 	"testing"
 
 	"github.com/whet-dev/whet/internal/llm"
 )
 
-// teacherCache holds the lookup teacher, trained once per test binary.
-var teacherCache struct{ base, teacher *llm.Model }
+// teacherCache holds the lookup teacher, trained once per test binary;
+// the lock makes parallel tests wait for the first one to train it.
+var teacherCache struct {
+	sync.Mutex
+	base, teacher *llm.Model
+}
 
 // lookupTeacher returns tinyModel("llama") and that model merged with an
 // adapter trained by SFT on lookupTask (noise 200–209): a teacher that
 // knows the task. Tests must not change either model.
 func lookupTeacher(t *testing.T) (base, teacher *llm.Model) {
 	t.Helper()
+	teacherCache.Lock()
+	defer teacherCache.Unlock()
 	if teacherCache.teacher != nil {
 		return teacherCache.base, teacherCache.teacher
 	}
@@ -96,6 +103,7 @@ func heldOutKL(t *testing.T, teacher, student *llm.Model, prompts [][]int) float
 // learned the lookup task agrees with the teacher's held-out answers far
 // more often, and its KL to the teacher falls.
 func TestDistillMovesTowardTeacher(t *testing.T) {
+	t.Parallel()
 	exs, _, _ := lookupTask([]int{200, 201, 202, 203, 204, 205, 206, 207, 208, 209})
 	_, heldP, _ := lookupTask([]int{300, 301})
 	base, teacher := lookupTeacher(t)

@@ -60,6 +60,7 @@ func prefAccuracy(t *testing.T, m *llm.Model, prompts [][]int, chosen, rejected 
 // base, which then serves as DPO's reference with adapters off), then DPO
 // raises held-out preference accuracy by at least 5 points.
 func TestDPOAfterSFT(t *testing.T) {
+	t.Parallel()
 	for _, method := range []string{"dpo", "ipo"} {
 		t.Run(method, func(t *testing.T) {
 			m := tinyModel(t, "llama")

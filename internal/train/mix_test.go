@@ -99,8 +99,10 @@ func TestMixWeighted(t *testing.T) {
 }
 
 // TestMultiTaskRun: one run on an even mix of two lookup tasks learns both
-// (held-out exact match 1.00 on both at mix seeds 5–8).
+// (held-out exact match 1.00 on both at mix seeds 5–8 with 10 epochs; with
+// the 5 used here, A 1.00/1.00/0.88 and B 1.00 at mix seeds 5, 6, 7).
 func TestMultiTaskRun(t *testing.T) {
+	t.Parallel()
 	var noise []int
 	for nz := 200; nz < 240; nz++ {
 		noise = append(noise, nz)
@@ -115,7 +117,7 @@ func TestMultiTaskRun(t *testing.T) {
 	}
 	m := tinyModel(t, "llama")
 	cfg := sftConfig()
-	cfg.LoRA.R, cfg.LoRA.Alpha, cfg.Epochs, cfg.BatchSize, cfg.LR = 16, 32, 10, 16, 5e-3
+	cfg.LoRA.R, cfg.LoRA.Alpha, cfg.Epochs, cfg.BatchSize, cfg.LR = 16, 32, 5, 16, 5e-3
 	r, err := NewRun(m, cfg)
 	if err != nil {
 		t.Fatal(err)

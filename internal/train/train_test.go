@@ -89,6 +89,7 @@ func sftConfig() Config {
 // TestSFTLearnsLookup is the acceptance test: SFT lowers the training loss
 // and raises held-out exact match from ~0 to ≥ 0.9.
 func TestSFTLearnsLookup(t *testing.T) {
+	t.Parallel()
 	m := tinyModel(t, "llama")
 	// 40 noise tokens: with 10 the held-out result depended on the seed
 	// (0.50–1.00 across seeds); with 40 it is 1.00 at seeds 7–23.
