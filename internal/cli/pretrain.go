@@ -297,7 +297,8 @@ type baseModelOptions struct {
 	VocabSize int           // tokenizer vocabulary; 0: 4096
 	Preset    string        // model shape; "": "small"
 	Arch      string        // "": llama
-	MaxTime   time.Duration // pretraining wall time; 0: 90 s
+	Steps     int           // optimizer steps; 0: run for MaxTime
+	MaxTime   time.Duration // pretraining wall-time bound; 0 without Steps: 90 s
 	Seed      uint64
 	// HoldOut is the share of documents kept out of training for a
 	// held-out loss; 0 trains on every document, so that fine-tuning can
@@ -320,7 +321,7 @@ func buildBaseModel(ctx context.Context, texts []string, dir string, o baseModel
 	if o.Arch == "" {
 		o.Arch = "llama"
 	}
-	if o.MaxTime <= 0 {
+	if o.MaxTime <= 0 && o.Steps <= 0 {
 		o.MaxTime = 90 * time.Second
 	}
 	tokDir, initDir, base := filepath.Join(dir, "tokenizer"), filepath.Join(dir, "init"), filepath.Join(dir, "base")
@@ -331,7 +332,7 @@ func buildBaseModel(ctx context.Context, texts []string, dir string, o baseModel
 		return "", nil, fmt.Errorf("model init: %w", err)
 	}
 	sum, err := pretrainModelDir(ctx, initDir, base, texts, func(c *train.PretrainConfig) {
-		c.MaxTime, c.Epochs, c.Seed, c.EvalFraction = o.MaxTime, 0, o.Seed, o.HoldOut
+		c.Steps, c.MaxTime, c.Epochs, c.Seed, c.EvalFraction = o.Steps, o.MaxTime, 0, o.Seed, o.HoldOut
 	}, progress)
 	if err != nil {
 		return "", nil, fmt.Errorf("pretrain: %w", err)

@@ -36,7 +36,12 @@ type quickstart struct {
 	corpus     string
 	retrieval  string
 	embedModel string
-	client     *api.Client
+	// training stage
+	baseModel    string
+	pretrainSteps int
+	pretrainTime  time.Duration
+	skipTrain    bool
+	client       *api.Client
 	out        io.Writer
 }
 
@@ -49,8 +54,11 @@ func newQuickstartCmd(env *Env) *cobra.Command {
 through its API, as a user would: it creates a project, uploads the sample corpus
 (Markdown, HTML, PDF, DOCX, CSV and chat logs), processes it into a versioned dataset
 (PII redaction, exact and near-duplicate removal), builds a hybrid retrieval index,
-scores it on the retrieval test collection and answers sample searches with citations.
-Run it from the repository root (or pass --corpus and --retrieval).`,
+scores it on the retrieval test collection and answers sample searches with citations,
+then fine-tunes a model: without --base-model it trains a domain tokenizer and a small
+base model on the processed corpus (about two minutes), runs LoRA SFT on the question–answer
+pairs synthesised from the corpus and DPO on preference pairs, registers the model version
+and shows answers before and after. Run it from the repository root (or pass --corpus and --retrieval).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return qs.run(cmd.Context()) },
 	}
@@ -58,6 +66,10 @@ Run it from the repository root (or pass --corpus and --retrieval).`,
 	cmd.Flags().StringVar(&qs.corpus, "corpus", filepath.Join("examples", "corpus"), "sample corpus folder")
 	cmd.Flags().StringVar(&qs.retrieval, "retrieval", filepath.Join("examples", "retrieval"), "retrieval test collection (BEIR queries.jsonl + qrels/test.tsv)")
 	cmd.Flags().StringVar(&qs.embedModel, "embed-model", "", "BERT-family model folder for dense embeddings (default: model-free feature hashing)")
+	cmd.Flags().StringVar(&qs.baseModel, "base-model", "", "Llama-family model folder to fine-tune (default: train a domain tokenizer and a small base model on the corpus)")
+	cmd.Flags().IntVar(&qs.pretrainSteps, "pretrain-steps", 1200, "optimizer steps of pretraining the small base model (about 90 s on 2 cores)")
+	cmd.Flags().DurationVar(&qs.pretrainTime, "pretrain-time", 0, "also stop pretraining after this long (0: no time bound; the result then depends on the machine's speed)")
+	cmd.Flags().BoolVar(&qs.skipTrain, "skip-train", false, "stop after retrieval (no base model, fine-tuning or before/after answer)")
 	return cmd
 }
 
@@ -87,16 +99,18 @@ func (qs *quickstart) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create project: %w", err)
 	}
-	dsID, err := qs.dataStage(ctx, proj.ID)
+	cd, err := qs.dataStage(ctx, proj.ID)
 	if err != nil {
 		return err
 	}
-	if err := qs.retrievalStage(ctx, proj.ID, dsID); err != nil {
+	if err := qs.retrievalStage(ctx, proj.ID, cd.docs); err != nil {
 		return err
 	}
-	qs.step("Next stages")
-	fmt.Fprintln(qs.out, "  training (LoRA SFT + DPO on a small base model), evaluation gates and serving with citations")
-	fmt.Fprintln(qs.out, "  are not part of the quickstart yet; see the README for what each command does today.")
+	if !qs.skipTrain {
+		if err := qs.trainingStage(ctx, proj.ID, cd); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(qs.out, "\nquickstart finished in %s; data kept in %s\n", time.Since(start).Round(time.Second), qs.data)
 	return nil
 }
@@ -125,8 +139,7 @@ func (qs *quickstart) startServer(ctx context.Context) (func(), error) {
 		p.close()
 		return nil, err
 	}
-	srv := api.New(api.Deps{DB: p.db, Auth: as, Audit: p.audit, Jobs: p.jobs, Blob: p.blob, Datasets: p.datasets, Ingest: p.ingest,
-		Indexes: p.indexes, Logger: log, MaxBodyBytes: cfg.MaxBodyBytes})
+	srv := p.apiServer(as, log)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		p.close()
@@ -243,25 +256,34 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-func (qs *quickstart) dataStage(ctx context.Context, projectID string) (string, error) {
+// corpusData names the datasets the data stage fills: the processed
+// documents, the instruction pairs synthesised from them and the preference
+// pairs mined from the chat logs (empty when training is skipped).
+type corpusData struct {
+	docs, qa, mined string
+}
+
+func (qs *quickstart) dataStage(ctx context.Context, projectID string) (corpusData, error) {
+	var cd corpusData
 	qs.step("1. Ingest the sample corpus")
 	ds, err := qs.client.CreateDataset(ctx, projectID, api.DatasetCreate{Name: "handbook", Kind: "documents",
 		Description: "Northwind Lattice policies, procedures, product docs, tickets and chat logs"})
 	if err != nil {
-		return "", fmt.Errorf("create dataset: %w", err)
+		return cd, fmt.Errorf("create dataset: %w", err)
 	}
+	cd.docs = ds.ID
 	zipped, files, err := qs.zipCorpus()
 	if err != nil {
-		return "", err
+		return cd, err
 	}
 	fmt.Fprintf(qs.out, "uploading %d files (%d KB zipped) to dataset %s\n", files, len(zipped)/1024, ds.ID)
 	acc, err := qs.client.Upload(ctx, ds.ID, "internal", []api.UploadFile{{Name: "corpus.zip", Body: bytes.NewReader(zipped)}})
 	if err != nil {
-		return "", fmt.Errorf("upload: %w", err)
+		return cd, fmt.Errorf("upload: %w", err)
 	}
 	j, err := qs.wait(ctx, acc.JobID)
 	if err != nil {
-		return "", err
+		return cd, err
 	}
 	var sum ingest.Summary
 	json.Unmarshal(j.Result, &sum)
@@ -272,19 +294,47 @@ func (qs *quickstart) dataStage(ctx context.Context, projectID string) (string, 
 	// Character shingles catch lightly revised copies that word shingles
 	// rate just under the threshold (the retention policy and its 2024 copy).
 	dd.ShingleUnit = dedup.UnitChar
-	acc, err = qs.client.ProcessDataset(ctx, ds.ID, ingest.ProcessConfig{Dedup: &dd})
-	if err != nil {
-		return "", fmt.Errorf("process: %w", err)
+	cfg := ingest.ProcessConfig{Dedup: &dd}
+	if !qs.skipTrain {
+		// The same processing run derives the training data: extractive
+		// question–answer pairs from the redacted documents and preference
+		// pairs from the rated chat logs.
+		qa, err := qs.client.CreateDataset(ctx, projectID, api.DatasetCreate{Name: "handbook-qa", Kind: "instruction",
+			Description: "Question–answer pairs synthesised from the processed handbook"})
+		if err != nil {
+			return cd, fmt.Errorf("create dataset: %w", err)
+		}
+		mined, err := qs.client.CreateDataset(ctx, projectID, api.DatasetCreate{Name: "handbook-feedback", Kind: "preference",
+			Description: "Preference pairs mined from rated support chats"})
+		if err != nil {
+			return cd, fmt.Errorf("create dataset: %w", err)
+		}
+		cd.qa, cd.mined = qa.ID, mined.ID
+		cfg.Synthesize = &ingest.SynthConfig{TargetDatasetID: qa.ID}
+		cfg.Mine = &ingest.MineConfig{PreferenceDatasetID: mined.ID}
 	}
-	if _, err := qs.wait(ctx, acc.JobID); err != nil {
-		return "", err
+	acc, err = qs.client.ProcessDataset(ctx, ds.ID, cfg)
+	if err != nil {
+		return cd, fmt.Errorf("process: %w", err)
+	}
+	if j, err = qs.wait(ctx, acc.JobID); err != nil {
+		return cd, err
 	}
 	vd, err := qs.client.DatasetVersion(ctx, ds.ID, "latest")
 	if err != nil {
-		return "", err
+		return cd, err
 	}
 	qs.printVersion(vd)
-	return ds.ID, nil
+	var rep ingest.ProcessReport
+	json.Unmarshal(j.Result, &rep)
+	if s := rep.Synthesis; s != nil {
+		fmt.Fprintf(qs.out, "synthesised  %d question–answer pairs %v → %s@%s\n", s.Pairs, s.ByType, s.TargetDatasetID, s.Version)
+	}
+	if m := rep.Mining; m != nil && m.Preference != nil {
+		fmt.Fprintf(qs.out, "mined        %d preference pairs from %d conversations → %s@%s\n", m.Preference.Records, m.Conversations,
+			m.Preference.DatasetID, m.Preference.Version)
+	}
+	return cd, nil
 }
 
 func (qs *quickstart) printVersion(vd api.VersionDetail) {

@@ -88,6 +88,13 @@ func openPlatform(ctx context.Context, env *Env, cfg *config.Config, log *slog.L
 
 func (p *platform) close() { p.db.Close() }
 
+// apiServer builds the API handler on the platform's services: whet serve
+// and the quickstart serve the same routes.
+func (p *platform) apiServer(as *auth.Service, log *slog.Logger) *api.Server {
+	return api.New(api.Deps{DB: p.db, Auth: as, Audit: p.audit, Jobs: p.jobs, Blob: p.blob, Datasets: p.datasets, Ingest: p.ingest,
+		Indexes: p.indexes, Training: p.training, Logger: log, MaxBodyBytes: p.cfg.MaxBodyBytes})
+}
+
 func authOptions(cfg *config.Config, log *slog.Logger) auth.Options {
 	o := auth.Options{Issuer: cfg.Issuer, TokenTTL: cfg.TokenTTL, KeyCacheTTL: cfg.KeyCacheTTL, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, Logger: log}
 	if cfg.OIDCIssuer != "" {
@@ -135,8 +142,7 @@ func runServe(ctx context.Context, env *Env, cfg *config.Config) error {
 	if err := bootstrap(ctx, env, cfg, as, log); err != nil {
 		return err
 	}
-	srv := api.New(api.Deps{DB: p.db, Auth: as, Audit: p.audit, Jobs: p.jobs, Blob: p.blob, Datasets: p.datasets, Ingest: p.ingest, Indexes: p.indexes,
-		Training: p.training, Logger: log, MaxBodyBytes: cfg.MaxBodyBytes})
+	srv := p.apiServer(as, log)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -128,26 +130,11 @@ func runTrainRemote(cmd *cobra.Command, env *Env, fl *remoteTrainFlags) error {
 		return nil
 	}
 	fmt.Fprintf(env.Stderr, "run %s queued (job %s)\n", run.RunID, run.JobID)
-	var bar *progressbar.ProgressBar
-	final, err := c.WaitTrainingRun(ctx, run.RunID, func(r api.TrainingRun) {
-		if fl.asJSON || r.Metrics.TotalSteps == 0 {
-			return
-		}
-		if bar == nil {
-			bar = progressbar.NewOptions(r.Metrics.TotalSteps, progressbar.OptionSetWriter(env.Stderr), progressbar.OptionSetWidth(30),
-				progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true),
-				progressbar.OptionShowDescriptionAtLineEnd(), progressbar.OptionThrottle(100*time.Millisecond))
-		}
-		if n := len(r.Metrics.History); n > 0 {
-			p := r.Metrics.History[n-1]
-			bar.Describe(fmt.Sprintf("loss %.4f · %.0f tok/s", p.Loss, p.TokensPerS))
-		}
-		_ = bar.Set(r.Metrics.Step)
-	})
-	if bar != nil {
-		_ = bar.Finish()
-		fmt.Fprintln(env.Stderr)
+	var w io.Writer = env.Stderr
+	if fl.asJSON {
+		w = nil
 	}
+	final, err := followRun(ctx, c, run.RunID, w, true)
 	if err != nil {
 		return err
 	}
@@ -167,6 +154,43 @@ func runTrainRemote(cmd *cobra.Command, env *Env, fl *remoteTrainFlags) error {
 		fmt.Fprintf(env.Stdout, "\nmodel version %s (%s)\n", final.ModelVersionID, orDash(final.Artifacts.ModelVersion))
 	}
 	return nil
+}
+
+// followRun waits for a training run to end. With bar it draws a live
+// progress bar with the loss on w; without, it prints a line per tenth of
+// the steps to w (nil: nothing).
+func followRun(ctx context.Context, c *api.Client, runID string, w io.Writer, bar bool) (api.TrainingRun, error) {
+	var pb *progressbar.ProgressBar
+	lastTenth := -1
+	final, err := c.WaitTrainingRun(ctx, runID, func(r api.TrainingRun) {
+		if w == nil || r.Metrics.TotalSteps == 0 {
+			return
+		}
+		desc := ""
+		if n := len(r.Metrics.History); n > 0 {
+			p := r.Metrics.History[n-1]
+			desc = fmt.Sprintf("loss %.4f · %.0f tok/s", p.Loss, p.TokensPerS)
+		}
+		if !bar {
+			if t := 10 * r.Metrics.Step / r.Metrics.TotalSteps; t > lastTenth && desc != "" {
+				lastTenth = t
+				fmt.Fprintf(w, "  step %d/%d · %s\n", r.Metrics.Step, r.Metrics.TotalSteps, desc)
+			}
+			return
+		}
+		if pb == nil {
+			pb = progressbar.NewOptions(r.Metrics.TotalSteps, progressbar.OptionSetWriter(w), progressbar.OptionSetWidth(30),
+				progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true),
+				progressbar.OptionShowDescriptionAtLineEnd(), progressbar.OptionThrottle(100*time.Millisecond))
+		}
+		pb.Describe(desc)
+		_ = pb.Set(r.Metrics.Step)
+	})
+	if pb != nil {
+		_ = pb.Finish()
+		fmt.Fprintln(w)
+	}
+	return final, err
 }
 
 func writeIndented(env *Env, v any) error {
