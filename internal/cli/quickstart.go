@@ -37,12 +37,12 @@ type quickstart struct {
 	retrieval  string
 	embedModel string
 	// training stage
-	baseModel    string
+	baseModel     string
 	pretrainSteps int
 	pretrainTime  time.Duration
-	skipTrain    bool
-	client       *api.Client
-	out        io.Writer
+	skipTrain     bool
+	client        *api.Client
+	out           io.Writer
 }
 
 func newQuickstartCmd(env *Env) *cobra.Command {
