@@ -41,12 +41,13 @@ type quickstart struct {
 	pretrainSteps int
 	pretrainTime  time.Duration
 	skipTrain     bool
+	training      qsTraining
 	client        *api.Client
 	out           io.Writer
 }
 
 func newQuickstartCmd(env *Env) *cobra.Command {
-	qs := &quickstart{env: env, out: env.Stdout}
+	qs := &quickstart{env: env, out: env.Stdout, training: defaultQSTraining()}
 	cmd := &cobra.Command{
 		Use:   "quickstart",
 		Short: "Run the whole loop on the bundled sample corpus",

@@ -23,25 +23,36 @@ import (
 	"github.com/whet-dev/whet/internal/train"
 )
 
-// Quickstart training settings: the small model learns the synthesised
-// pairs in about two minutes on two cores. Rank 64 on every projection
-// (near full rank at width 128): at r=16 the adapters lack the capacity to
-// map ~300 questions to their answers (training loss stays ≈ 1.6, token F1
-// ≈ 0.1); lr 1e-2 at r=64 diverges.
-const (
-	qsModelName = "handbook-assistant"
-	qsSFTRank   = 64
-	qsSFTEpochs = 30
-	qsSFTLR     = 5e-3
+// qsTraining are the quickstart's fine-tuning settings; the defaults make
+// the small model learn the synthesised pairs in about two minutes on two
+// cores, and tests shrink them.
+type qsTraining struct {
+	// SFT: rank 64 on every projection (near full rank at width 128): at
+	// r=16 the adapters lack the capacity to map ~300 questions to their
+	// answers (training loss stays ≈ 1.6, token F1 ≈ 0.1); lr 1e-2 at r=64
+	// diverges.
+	SFTRank   int
+	SFTEpochs int
+	SFTLR     float64
 	// DPO from the SFT model: β 0.5 and a low rate keep the policy near
 	// the SFT reference (β 0.1, lr 1e-3 for 3 epochs fitted the pairs as
 	// well but lowered the answers' token F1).
-	qsDPOEpochs = 2
-	qsDPOLR     = 5e-4
-	qsDPOBeta   = 0.5
+	DPOEpochs int
+	DPOLR     float64
+	DPOBeta   float64
+	// MaxSteps caps each run (0: all epochs).
+	MaxSteps int
+	// Scored is how many training questions the before/after score covers.
+	Scored int
+}
+
+func defaultQSTraining() qsTraining {
+	return qsTraining{SFTRank: 64, SFTEpochs: 30, SFTLR: 5e-3, DPOEpochs: 2, DPOLR: 5e-4, DPOBeta: 0.5, Scored: 40}
+}
+
+const (
+	qsModelName = "handbook-assistant"
 	qsSeqLen    = 256
-	// qsScored is how many training questions the before/after score covers.
-	qsScored = 40
 )
 
 // trainingStage fine-tunes a model on what the data stage derived: a base
@@ -49,6 +60,11 @@ const (
 // question–answer pairs, DPO on preference pairs, the registered version
 // pulled back and answers compared before and after.
 func (qs *quickstart) trainingStage(ctx context.Context, projectID string, cd corpusData) error {
+	tr := qs.training
+	warmup := 20
+	if tr.MaxSteps > 0 {
+		warmup = min(warmup, max(tr.MaxSteps/5, 1))
+	}
 	base := qs.baseModel
 	if base == "" {
 		qs.step("6. Train a domain tokenizer and a small base model on the processed corpus")
@@ -73,8 +89,9 @@ func (qs *quickstart) trainingStage(ctx context.Context, projectID string, cd co
 
 	qs.step("8. LoRA SFT on the question–answer pairs (training run through the API)")
 	sft, err := qs.runTraining(ctx, projectID, finetune.RunSpec{Name: "handbook-sft", BaseModel: base, Method: "sft",
-		PEFT:     finetune.PEFTSpec{R: qsSFTRank, Alpha: qsSFTRank, TargetModules: []string{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}},
-		Train:    finetune.TrainSpec{DatasetID: cd.qa, Epochs: qsSFTEpochs, LR: qsSFTLR, BatchSize: 8, MaxSeqLen: qsSeqLen, Schedule: "cosine", WarmupSteps: 20},
+		PEFT: finetune.PEFTSpec{R: tr.SFTRank, Alpha: float64(tr.SFTRank), TargetModules: []string{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}},
+		Train: finetune.TrainSpec{DatasetID: cd.qa, Epochs: tr.SFTEpochs, LR: tr.SFTLR, BatchSize: 8, MaxSeqLen: qsSeqLen, Schedule: "cosine",
+			WarmupSteps: warmup, MaxSteps: tr.MaxSteps},
 		Register: &finetune.RegisterTo{ModelName: qsModelName}})
 	if err != nil {
 		return err
@@ -82,8 +99,9 @@ func (qs *quickstart) trainingStage(ctx context.Context, projectID string, cd co
 
 	qs.step("9. DPO on the preference pairs, starting from the SFT version %s", sft.ModelVersionID)
 	dpo, err := qs.runTraining(ctx, projectID, finetune.RunSpec{Name: "handbook-dpo", BaseModel: sft.ModelVersionID, Method: "dpo",
-		PEFT:     finetune.PEFTSpec{R: 16, Alpha: 32, TargetModules: []string{"q_proj", "k_proj", "v_proj", "o_proj"}},
-		Train:    finetune.TrainSpec{DatasetID: prefID, Epochs: qsDPOEpochs, LR: qsDPOLR, BatchSize: 8, MaxSeqLen: qsSeqLen, Beta: qsDPOBeta},
+		PEFT: finetune.PEFTSpec{R: 16, Alpha: 32, TargetModules: []string{"q_proj", "k_proj", "v_proj", "o_proj"}},
+		Train: finetune.TrainSpec{DatasetID: prefID, Epochs: tr.DPOEpochs, LR: tr.DPOLR, BatchSize: 8, MaxSeqLen: qsSeqLen, Beta: tr.DPOBeta,
+			MaxSteps: tr.MaxSteps},
 		Register: &finetune.RegisterTo{ModelName: qsModelName}})
 	if err != nil {
 		return err
@@ -286,7 +304,7 @@ func (qs *quickstart) runTraining(ctx context.Context, projectID string, spec fi
 
 // beforeAfter answers training questions with the base model, the SFT model
 // and the SFT+DPO model, prints three of them and the token F1 over up to
-// qsScored questions. These are questions the model was trained on: the
+// Scored questions. These are questions the model was trained on: the
 // figure shows that fine-tuning took, not that the model generalises.
 func (qs *quickstart) beforeAfter(base, sftDir, dpoDir string, qa []dataset.Record) error {
 	m, err := llm.Load(base, llm.LoadOptions{})
@@ -329,7 +347,7 @@ func (qs *quickstart) beforeAfter(base, sftDir, dpoDir string, qa []dataset.Reco
 	}
 	var scored []dataset.Record
 	for _, r := range qa {
-		if r.Input == "" && r.Metadata["synthesis"] != "refusal" && len(scored) < qsScored {
+		if r.Input == "" && r.Metadata["synthesis"] != "refusal" && len(scored) < qs.training.Scored {
 			scored = append(scored, r)
 		}
 	}
