@@ -280,8 +280,8 @@ func (qs *quickstart) runTraining(ctx context.Context, projectID string, spec fi
 	if err != nil {
 		return api.TrainingRun{}, fmt.Errorf("plan %s: %w", spec.Name, err)
 	}
-	fmt.Fprintf(qs.out, "plan: %d examples, %d tokens per epoch, %d steps, peak memory %.0f MiB\n", plan.Examples, plan.Tokens, plan.Steps,
-		planMiB(plan.PeakMemoryBytes))
+	fmt.Fprintf(qs.out, "plan: %d examples, %d tokens per epoch, %d steps, estimated %s, peak memory %.0f MiB\n", plan.Examples, plan.Tokens,
+		plan.Steps, time.Duration(plan.EstimatedSeconds*float64(time.Second)).Round(time.Second), planMiB(plan.PeakMemoryBytes))
 	run, err := qs.client.CreateTrainingRun(ctx, projectID, spec)
 	if err != nil {
 		return run, fmt.Errorf("create run %s: %w", spec.Name, err)
