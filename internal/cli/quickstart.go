@@ -61,7 +61,18 @@ base model on the processed corpus (about two minutes), runs LoRA SFT on the que
 pairs synthesised from the corpus and DPO on preference pairs, registers the model version
 and shows answers before and after. Run it from the repository root (or pass --corpus and --retrieval).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return qs.run(cmd.Context()) },
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
+			if qs.baseModel != "" {
+				if err := resolveModelFlag(cmd, env, &qs.baseModel); err != nil {
+					return fmt.Errorf("quickstart: --base-model: %w", err)
+				}
+				if qs.baseModel, err = filepath.Abs(qs.baseModel); err != nil {
+					return err
+				}
+				qs.training = givenModelQSTraining()
+			}
+			return qs.run(cmd.Context())
+		},
 	}
 	cmd.Flags().StringVar(&qs.data, "data", "", "data directory (default: a new temporary directory, kept and printed)")
 	cmd.Flags().StringVar(&qs.corpus, "corpus", filepath.Join("examples", "corpus"), "sample corpus folder")
