@@ -6,7 +6,8 @@
 // SFT (Run.SFT: cross-entropy on the response tokens of packed examples),
 // preference optimisation (Run.Preference: DPO, or IPO with
 // Config.Method "ipo", against the same model with its adapters off as the
-// reference) and logit distillation (Run.Distill: τ²·KL to a teacher that
+// reference, optionally with an NLL term on the chosen answers,
+// Config.ChosenNLL) and logit distillation (Run.Distill: τ²·KL to a teacher that
 // shares the vocabulary, checked by CheckTeacher). DistillSequences
 // produces the targets of sequence-level distillation, the teacher's
 // greedy answers, on which the student then trains with SFT. Every run has

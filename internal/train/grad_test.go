@@ -116,8 +116,9 @@ func gradExamples(t *testing.T, responses [][]int) []Example {
 }
 
 // TestObjectiveGradients checks the analytic LoRA gradients of the DPO and
-// IPO objectives (sequence log-probs against the adapter-free reference)
-// and of logit distillation (KL to a teacher at temperature 2) for a whole
+// IPO objectives (sequence log-probs against the adapter-free reference;
+// DPO also with the chosen-answer NLL term, Config.ChosenNLL) and of logit
+// distillation (KL to a teacher at temperature 2) for a whole
 // tiny model of each architecture against finite differences. The
 // per-token operations are checked in internal/llm; this checks how the
 // objectives combine them. IPO and distillation use atol 1e-3: IPO's
@@ -127,9 +128,18 @@ func gradExamples(t *testing.T, responses [][]int) []Example {
 func TestObjectiveGradients(t *testing.T) {
 	t.Parallel()
 	for _, arch := range []string{"llama", "qwen2", "mistral"} {
-		for _, method := range []string{"dpo", "ipo"} {
-			t.Run(arch+"/"+method, func(t *testing.T) {
+		for _, tc := range []struct {
+			method string
+			nll    float64
+		}{{"dpo", 0}, {"ipo", 0}, {"dpo", 0.7}} {
+			method := tc.method
+			name := method
+			if tc.nll > 0 {
+				name += "+nll"
+			}
+			t.Run(arch+"/"+name, func(t *testing.T) {
 				r := gradRun(t, gradModel(t, arch, 3), method)
+				r.cfg.ChosenNLL = tc.nll
 				chosen := gradExamples(t, [][]int{{12, 7, 2}, {20, 2}})
 				rejected := gradExamples(t, [][]int{{13, 2}, {21, 6, 2}})
 				pairs := []Pair{{Chosen: chosen[0], Rejected: rejected[0]}, {Chosen: chosen[1], Rejected: rejected[1]}}

@@ -29,7 +29,13 @@ type Config struct {
 	ClipNorm    float64 // global gradient norm limit; 0: none
 	Seed        uint64
 	// Beta is DPO's β (default 0.1) or IPO's τ (default 0.1).
-	Beta                  float64
+	Beta float64
+	// ChosenNLL adds ChosenNLL × the chosen answer's mean per-token
+	// negative log-likelihood to each pair's DPO or IPO training loss (RPO,
+	// TRL's rpo_alpha; 0: none). Plain DPO lowers the likelihood of the
+	// chosen answers too and can degrade greedy generation; the term keeps
+	// them likely. Validation passes report the preference loss alone.
+	ChosenNLL             float64
 	GradientCheckpointing bool
 	// CheckpointEvery saves adapters, optimizer state and position into
 	// CheckpointDir every that many steps (0: never).
@@ -306,7 +312,7 @@ func (r *Run) Preference(ctx context.Context, pairs []Pair, progress func(Stats)
 // backward (adding to the gradients) and returns its mean loss, mean
 // reward margin, accuracy and token count.
 func (r *Run) preferenceMicro(ps []Pair, seed uint64) (loss, margin, acc float64, tokens int, err error) {
-	b, h, err := r.preferenceMargins(ps, llm.ForwardOptions{Seed: seed, Dropout: true})
+	b, h, pol, err := r.preferenceMargins(ps, llm.ForwardOptions{Seed: seed, Dropout: true})
 	if err != nil {
 		return 0, 0, 0, 0, err
 	}
@@ -316,6 +322,16 @@ func (r *Run) preferenceMicro(ps []Pair, seed uint64) (loss, margin, acc float64
 		l, dh := r.prefLoss(h)
 		loss += l
 		coef[2*i], coef[2*i+1] = dh/np, -dh/np
+		if a := r.cfg.ChosenNLL; a > 0 {
+			n := 0
+			for _, tg := range ps[i].Chosen.Targets {
+				if tg >= 0 {
+					n++
+				}
+			}
+			loss -= a * pol[2*i] / float64(n)
+			coef[2*i] -= a / float64(n) / np
+		}
 		margin += beta * h
 		if h > 0 {
 			acc++
@@ -335,11 +351,12 @@ func (r *Run) preferenceMicro(ps []Pair, seed uint64) (loss, margin, acc float64
 	return loss / np, margin / np, acc / np, len(b.Tokens), r.tr.Backward(dloss)
 }
 
-// preferenceMargins packs pairs (chosen, rejected, …) and returns the batch
-// and each pair's h = (log π(chosen) − log π_ref(chosen)) − (log π(rejected)
-// − log π_ref(rejected)); the policy forward (opt) is the last one run, so
-// Backward may follow when opt is a training forward.
-func (r *Run) preferenceMargins(pairs []Pair, opt llm.ForwardOptions) (*llm.Batch, []float64, error) {
+// preferenceMargins packs pairs (chosen, rejected, …) and returns the batch,
+// each pair's h = (log π(chosen) − log π_ref(chosen)) − (log π(rejected)
+// − log π_ref(rejected)) and the policy's sequence log-probs log π(doc) in
+// batch order; the policy forward (opt) is the last one run, so Backward
+// may follow when opt is a training forward.
+func (r *Run) preferenceMargins(pairs []Pair, opt llm.ForwardOptions) (*llm.Batch, []float64, []float64, error) {
 	exs := make([]Example, 0, 2*len(pairs))
 	for _, p := range pairs {
 		exs = append(exs, p.Chosen, p.Rejected)
@@ -347,19 +364,19 @@ func (r *Run) preferenceMargins(pairs []Pair, opt llm.ForwardOptions) (*llm.Batc
 	b := pack(exs)
 	ref, err := r.tr.Forward(b, llm.ForwardOptions{NoAdapter: true})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	refSeq := seqLogp(ref, b)
 	logp, err := r.tr.Forward(b, opt)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	pol := seqLogp(logp, b)
 	h := make([]float64, len(pairs))
 	for i := range h {
 		h[i] = (pol[2*i] - refSeq[2*i]) - (pol[2*i+1] - refSeq[2*i+1])
 	}
-	return b, h, nil
+	return b, h, pol, nil
 }
 
 // prefLoss returns one pair's DPO or IPO loss at margin h and its

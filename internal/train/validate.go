@@ -135,7 +135,7 @@ func (r *Run) pairEval() (evalFn, error) {
 	return func() (float64, float64, error) {
 		var loss, acc float64
 		for i := 0; i < len(r.valPairs); i += r.cfg.BatchSize {
-			_, hs, err := r.preferenceMargins(r.valPairs[i:min(i+r.cfg.BatchSize, len(r.valPairs))], llm.ForwardOptions{})
+			_, hs, _, err := r.preferenceMargins(r.valPairs[i:min(i+r.cfg.BatchSize, len(r.valPairs))], llm.ForwardOptions{})
 			if err != nil {
 				return 0, 0, err
 			}
