@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/whet-dev/whet/internal/dataset"
 	"github.com/whet-dev/whet/internal/train"
@@ -18,13 +20,15 @@ type data struct {
 	Val      []train.Example
 	ValPairs []train.Pair
 	Tokens   int64 // tokens of one epoch of the training set
+	// OutOfWindow counts the records a continual run's window left out.
+	OutOfWindow int
 }
 
 func (d *data) n() int { return len(d.Examples) + len(d.Pairs) }
 
 // versionRecords reads a dataset version's records from the blob store
 // (exactly the version's content) with each item's split.
-func (s *Service) versionRecords(ctx context.Context, orgID, datasetID, ref string) (*dataset.Dataset, *dataset.Version, []dataset.Item, []train.Record, error) {
+func (s *Service) versionRecords(ctx context.Context, orgID, datasetID, ref string) (*dataset.Dataset, *dataset.Version, []dataset.Item, []dataset.Record, error) {
 	ds, err := s.Datasets.Get(ctx, orgID, datasetID)
 	if err != nil {
 		return nil, nil, nil, nil, err
@@ -37,7 +41,7 @@ func (s *Service) versionRecords(ctx context.Context, orgID, datasetID, ref stri
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	recs := make([]train.Record, len(m.Items))
+	recs := make([]dataset.Record, len(m.Items))
 	for i, it := range m.Items {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, nil, nil, err
@@ -46,11 +50,9 @@ func (s *Service) versionRecords(ctx context.Context, orgID, datasetID, ref stri
 		if err != nil {
 			return nil, nil, nil, nil, fmt.Errorf("dataset item %s: %w", it.ID, err)
 		}
-		var r dataset.Record
-		if err := json.Unmarshal(b, &r); err != nil {
+		if err := json.Unmarshal(b, &recs[i]); err != nil {
 			return nil, nil, nil, nil, fmt.Errorf("dataset item %s: %w", it.ID, err)
 		}
-		recs[i] = toTrainRecord(r)
 	}
 	return ds, v, m.Items, recs, nil
 }
@@ -72,9 +74,18 @@ func (s *Service) loadData(ctx context.Context, orgID string, spec RunSpec, fm t
 		return nil, err
 	}
 	d := &data{Name: ds.Name, Ref: DatasetRef{ID: ds.ID, Version: v.Version, URI: v.URI, LineageHash: v.LineageHash, ManifestDigest: v.ManifestDigest}}
+	keep, err := s.window(ctx, orgID, spec.Train)
+	if err != nil {
+		return nil, err
+	}
 	valSplit := valSplitOf(spec)
 	pref := spec.Method == "dpo" || spec.Method == "ipo"
-	for i, r := range recs {
+	for i, raw := range recs {
+		if keep != nil && !keep(items[i], raw) {
+			d.OutOfWindow++
+			continue
+		}
+		r := toTrainRecord(raw)
 		split := items[i].Split
 		if split == "test" && valSplit != "test" {
 			continue
@@ -113,7 +124,7 @@ func (s *Service) loadData(ctx context.Context, orgID string, spec RunSpec, fm t
 			if ritems[i].Split == "validation" || ritems[i].Split == "test" {
 				continue
 			}
-			ex, err := fm.SFT(r)
+			ex, err := fm.SFT(toTrainRecord(r))
 			if err != nil {
 				return nil, fmt.Errorf("%w: replay item %s: %v", train.ErrData, ritems[i].ID, err)
 			}
@@ -133,7 +144,7 @@ func (s *Service) loadData(ctx context.Context, orgID string, spec RunSpec, fm t
 				if mitems[i].Split == "validation" || mitems[i].Split == "test" {
 					continue
 				}
-				ex, err := fm.SFT(r)
+				ex, err := fm.SFT(toTrainRecord(r))
 				if err != nil {
 					return nil, fmt.Errorf("%w: mix item %s: %v", train.ErrData, mitems[i].ID, err)
 				}
@@ -149,9 +160,79 @@ func (s *Service) loadData(ctx context.Context, orgID string, spec RunSpec, fm t
 		d.Tokens += int64(len(ex.Tokens))
 	}
 	if d.n() == 0 {
+		if d.OutOfWindow > 0 {
+			return nil, fmt.Errorf("%w: none of the %d records of dataset version %s is in the window (new_since %q, updated_after %q)",
+				train.ErrData, d.OutOfWindow, v.Version, spec.Train.NewSince, spec.Train.UpdatedAfter)
+		}
 		return nil, fmt.Errorf("%w: dataset version %s has no training records", train.ErrData, v.Version)
 	}
 	return d, nil
+}
+
+// window returns which records of the main dataset a continual run trains
+// on — those whose content is not in the new_since version and whose
+// metadata timestamp is within updated_after — or nil for all.
+func (s *Service) window(ctx context.Context, orgID string, t TrainSpec) (func(dataset.Item, dataset.Record) bool, error) {
+	if t.NewSince == "" && t.UpdatedAfter == "" {
+		return nil, nil
+	}
+	var old map[string]bool
+	if t.NewSince != "" {
+		v, err := s.Datasets.GetVersion(ctx, orgID, t.DatasetID, t.NewSince)
+		if err != nil {
+			return nil, invalid("/train/new_since", "no such version of the dataset")
+		}
+		m, err := s.Datasets.Manifest(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		old = make(map[string]bool, len(m.Items))
+		for _, it := range m.Items {
+			old[it.Digest] = true
+		}
+	}
+	var after time.Time
+	if t.UpdatedAfter != "" {
+		var err error
+		if after, err = parseWindowTime(t.UpdatedAfter); err != nil {
+			return nil, invalid("/train/updated_after", err.Error())
+		}
+	}
+	return func(it dataset.Item, r dataset.Record) bool {
+		if old[it.Digest] {
+			return false
+		}
+		if !after.IsZero() {
+			ts, ok := recordTime(r)
+			return ok && !ts.Before(after)
+		}
+		return true
+	}, nil
+}
+
+// parseWindowTime reads a date (midnight UTC) or an RFC 3339 time.
+func parseWindowTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339, strings.Replace(s, " ", "T", 1))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("not a date (2026-01-31) or RFC 3339 time: %q", s)
+	}
+	return t, nil
+}
+
+// recordTime is a record's metadata timestamp: the first of updated_at,
+// timestamp, created_at and date that parses.
+func recordTime(r dataset.Record) (time.Time, bool) {
+	for _, k := range []string{"updated_at", "timestamp", "created_at", "date"} {
+		if v, ok := r.Metadata[k].(string); ok {
+			if t, err := parseWindowTime(v); err == nil {
+				return t, true
+			}
+		}
+	}
+	return time.Time{}, false
 }
 
 // totalSteps mirrors train.Run's step count: micro-batches of all epochs

@@ -18,6 +18,7 @@ type Plan struct {
 	Dataset            DatasetRef `json:"dataset"`
 	Examples           int        `json:"examples" doc:"Training examples (preference pairs for DPO/IPO)."`
 	ValidationExamples int        `json:"validation_examples"`
+	OutOfWindow        int        `json:"out_of_window,omitempty" doc:"Records left out by new_since / updated_after."`
 	Tokens             int64      `json:"tokens" doc:"Tokens in one epoch of the training examples."`
 	Steps              int        `json:"steps" doc:"Optimizer steps."`
 	EstimatedSeconds   float64    `json:"estimated_seconds"`
@@ -76,7 +77,8 @@ func (s *Service) Plan(ctx context.Context, orgID, projectID string, spec RunSpe
 	dtype := baseDType(spec.PEFT, spec.Train.MixedPrecision)
 	p := &Plan{BaseModel: spec.BaseModel, Architecture: cfg.Architecture, Parameters: cfg.ParamCount(), BaseDType: dtype,
 		LoRAParameters: loraParams(cfg, spec.PEFT), Dataset: d.Ref, Examples: d.n(), ValidationExamples: len(d.Val) + len(d.ValPairs),
-		Tokens: d.Tokens, Steps: totalSteps(d.n(), spec.Train), TemplateHash: hash, Config: spec}
+		OutOfWindow: d.OutOfWindow,
+		Tokens:      d.Tokens, Steps: totalSteps(d.n(), spec.Train), TemplateHash: hash, Config: spec}
 	if p.Memory.Weights, err = cfg.WeightBytes(dtype); err != nil {
 		return nil, err
 	}

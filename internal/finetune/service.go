@@ -180,6 +180,9 @@ func (s *Service) checkRefs(ctx context.Context, orgID, projectID string, spec R
 		}
 		return invalid(field, "no such dataset version (create one by processing the dataset)")
 	}
+	if _, err := s.window(ctx, orgID, spec.Train); err != nil {
+		return err
+	}
 	if spec.Callbacks != nil && spec.Callbacks.EarlyStopping != nil {
 		m, err := s.Datasets.Manifest(ctx, v)
 		if err != nil {

@@ -65,6 +65,8 @@ type TrainSpec struct {
 	TeacherModel          string     `json:"teacher_model,omitempty" doc:"distill: teacher model (same forms as base_model)."`
 	Temperature           float64    `json:"temperature,omitempty" doc:"distill: softmax temperature (default 2)."`
 	InitAdapter           string     `json:"init_adapter,omitempty" doc:"Continual run: start from this model version's adapter (mv_…)."`
+	NewSince              string     `json:"new_since,omitempty" doc:"Continual run: train only on records that are not in this earlier version of the dataset (a semantic version or lineage hash)."`
+	UpdatedAfter          string     `json:"updated_after,omitempty" doc:"Freshness window: train only on records whose metadata timestamp (updated_at, timestamp, created_at or date) is at or after this date (2026-01-31) or RFC 3339 time."`
 	Replay                *Replay    `json:"replay,omitempty"`
 	Mix                   []MixEntry `json:"mix,omitempty" doc:"More datasets (latest versions) mixed in by weight; the main dataset weighs 1."`
 }
@@ -164,6 +166,8 @@ const specSchema = `{
         "teacher_model": {"type": "string", "minLength": 1, "maxLength": 1024},
         "temperature": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
         "init_adapter": {"type": "string", "pattern": "^mv_[a-z0-9]+$", "maxLength": 64},
+        "new_since": {"type": "string", "minLength": 1, "maxLength": 80},
+        "updated_after": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2}))?$", "maxLength": 40},
         "replay": {
           "type": "object", "additionalProperties": false, "required": ["dataset_id", "ratio"],
           "properties": {

@@ -104,6 +104,9 @@ type SynthDoc struct {
 	Title       string   // document title; empty: the first heading
 	Headings    []string // known heading titles (from extraction); empty: guessed from the text
 	Text        string   // processed text, paragraphs separated by blank lines
+	// Timestamp is the document's metadata timestamp (RFC 3339), copied
+	// to the records made from it so that freshness windows apply to them.
+	Timestamp string
 }
 
 // SynthReport says what synthesis made.
@@ -254,8 +257,11 @@ func (s *synthCtx) add(typ, question string, start, end int, section string) {
 	if section != "" {
 		cite["section"] = section
 	}
-	s.out = append(s.out, dataset.Record{ID: "syn_" + hex.EncodeToString(sum[:12]), Instruction: question, Output: answer,
-		Metadata: map[string]any{"synthesis": typ, "citation": cite}})
+	meta := map[string]any{"synthesis": typ, "citation": cite}
+	if s.doc.Timestamp != "" {
+		meta["timestamp"] = s.doc.Timestamp
+	}
+	s.out = append(s.out, dataset.Record{ID: "syn_" + hex.EncodeToString(sum[:12]), Instruction: question, Output: answer, Metadata: meta})
 }
 
 func synthDoc(d SynthDoc, cfg SynthConfig) []dataset.Record {

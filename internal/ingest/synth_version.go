@@ -82,6 +82,7 @@ func (in *Ingester) synthesize(ctx context.Context, orgID, actorID, jobID string
 func synthDocOf(d *dataset.Document, text, digest string) SynthDoc {
 	sd := SynthDoc{Fingerprint: d.Fingerprint, TextDigest: digest, SourceURI: d.SourceURI, Text: text}
 	sd.Title, _ = d.Metadata["title"].(string)
+	sd.Timestamp, _ = d.Metadata["timestamp"].(string)
 	if secs, ok := d.Metadata["sections"].([]any); ok {
 		for _, s := range secs {
 			m, _ := s.(map[string]any)
