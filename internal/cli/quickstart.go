@@ -99,6 +99,8 @@ func (qs *quickstart) run(ctx context.Context) error {
 			return err
 		}
 		qs.data = d
+	} else if _, err := os.Stat(filepath.Join(qs.data, "whet.db")); err == nil {
+		return &exitError{code: 2, err: fmt.Errorf("quickstart: %s already holds a whet database; pass a new --data directory (or none for a temporary one)", qs.data)}
 	}
 	start := time.Now()
 	stop, err := qs.startServer(ctx)
@@ -124,6 +126,8 @@ func (qs *quickstart) run(ctx context.Context) error {
 		}
 	}
 	fmt.Fprintf(qs.out, "\nquickstart finished in %s; data kept in %s\n", time.Since(start).Round(time.Second), qs.data)
+	fmt.Fprintf(qs.out, "explore it through the API:\n  whet serve --data %s\n  export WHET_URL=http://127.0.0.1:8080 WHET_TOKEN=$(cat %s)\n  whet datasets list --project %s; whet models list --project %s\n",
+		qs.data, filepath.Join(qs.data, "admin.token"), proj.ID, proj.ID)
 	return nil
 }
 
@@ -150,6 +154,10 @@ func (qs *quickstart) startServer(ctx context.Context) (func(), error) {
 	if err != nil {
 		p.close()
 		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(qs.data, "admin.token"), []byte(res.Token+"\n"), 0o600); err != nil {
+		p.close()
+		return nil, fmt.Errorf("write admin token: %w", err)
 	}
 	srv := p.apiServer(as, log)
 	ln, err := net.Listen("tcp", cfg.Addr)
