@@ -71,7 +71,8 @@ peak-RSS counter is reset between variants). Compare with scripts/bench/train_to
 			variants := []struct {
 				dtype string
 				ckpt  bool
-			}{{llm.DTypeF32, false}, {llm.DTypeF32, true}, {llm.DTypeNF4, false}, {llm.DTypeNF4, true}}
+			}{{llm.DTypeF32, false}, {llm.DTypeF32, true}, {llm.DTypeNF4, false}, {llm.DTypeNF4, true}, {llm.DTypeInt8, false},
+				{llm.DTypeBF16, false}}
 			for _, v := range variants {
 				if err := cmd.Context().Err(); err != nil {
 					return err
@@ -81,6 +82,16 @@ peak-RSS counter is reset between variants). Compare with scripts/bench/train_to
 					continue
 				}
 				if v.dtype != m.DType {
+					// Convert from a fresh f32 model (same seed), so that the
+					// variant's peak RSS holds no other copy of the weights
+					// and no precision is lost converting between formats.
+					if m.DType != llm.DTypeF32 {
+						m = nil
+						runtime.GC()
+						if m, err = llm.New(cfg, 1); err != nil {
+							return err
+						}
+					}
 					conv, err := m.Convert(v.dtype)
 					if err != nil {
 						return err
@@ -119,7 +130,7 @@ peak-RSS counter is reset between variants). Compare with scripts/bench/train_to
 	f.IntVar(&batch, "batch", 4, "sequences per step")
 	f.IntVar(&steps, "steps", 3, "timed steps per variant (after one warm-up step)")
 	f.IntVar(&r, "r", 16, "LoRA rank")
-	f.StringVar(&only, "variants", "", "comma-separated subset of f32,f32+ckpt,nf4,nf4+ckpt (default all)")
+	f.StringVar(&only, "variants", "", "comma-separated subset of f32,f32+ckpt,nf4,nf4+ckpt,int8,bf16 (default all)")
 	f.BoolVar(&asJSON, "json", false, "print one JSON object per variant")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of all variants to this file")
 	return cmd
