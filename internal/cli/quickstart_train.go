@@ -42,6 +42,10 @@ type qsTraining struct {
 	DPOEpochs int
 	DPOLR     float64
 	DPOBeta   float64
+	// DPORPO weighs an NLL term on the chosen answers (RPO): on the
+	// quickstart's pairs plain DPO lowered the answers' token F1 from 0.968
+	// to 0.929, with the term to 0.951.
+	DPORPO float64
 	// MaxSteps caps each run (0: all epochs).
 	MaxSteps int
 	// Scored is how many training questions the before/after score covers.
@@ -49,7 +53,7 @@ type qsTraining struct {
 }
 
 func defaultQSTraining() qsTraining {
-	return qsTraining{SFTRank: 64, SFTAlpha: 64, SFTModules: allProjections, SFTEpochs: 30, SFTLR: 5e-3, DPOEpochs: 2, DPOLR: 5e-4, DPOBeta: 0.5, Scored: 40}
+	return qsTraining{SFTRank: 64, SFTAlpha: 64, SFTModules: allProjections, SFTEpochs: 30, SFTLR: 5e-3, DPOEpochs: 2, DPOLR: 5e-4, DPOBeta: 0.5, DPORPO: 1, Scored: 40}
 }
 
 // givenModelQSTraining are the settings for a --base-model: a pretrained
@@ -57,7 +61,7 @@ func defaultQSTraining() qsTraining {
 // each pass costs hundreds of times more).
 func givenModelQSTraining() qsTraining {
 	return qsTraining{SFTRank: 16, SFTAlpha: 32, SFTModules: []string{"q_proj", "k_proj", "v_proj", "o_proj"}, SFTEpochs: 3, SFTLR: 2e-4,
-		DPOEpochs: 1, DPOLR: 5e-6, DPOBeta: 0.1, Scored: 40}
+		DPOEpochs: 1, DPOLR: 5e-6, DPOBeta: 0.1, DPORPO: 1, Scored: 40}
 }
 
 var allProjections = []string{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
@@ -112,7 +116,7 @@ func (qs *quickstart) trainingStage(ctx context.Context, projectID string, cd co
 	qs.step("9. DPO on the preference pairs, starting from the SFT version %s", sft.ModelVersionID)
 	dpo, err := qs.runTraining(ctx, projectID, finetune.RunSpec{Name: "handbook-dpo", BaseModel: sft.ModelVersionID, Method: "dpo",
 		PEFT: finetune.PEFTSpec{R: 16, Alpha: 32, TargetModules: []string{"q_proj", "k_proj", "v_proj", "o_proj"}},
-		Train: finetune.TrainSpec{DatasetID: prefID, Epochs: tr.DPOEpochs, LR: tr.DPOLR, BatchSize: 8, MaxSeqLen: qsSeqLen, Beta: tr.DPOBeta,
+		Train: finetune.TrainSpec{DatasetID: prefID, Epochs: tr.DPOEpochs, LR: tr.DPOLR, BatchSize: 8, MaxSeqLen: qsSeqLen, Beta: tr.DPOBeta, RPOAlpha: tr.DPORPO,
 			MaxSteps: tr.MaxSteps},
 		Register: &finetune.RegisterTo{ModelName: qsModelName}})
 	if err != nil {

@@ -27,7 +27,7 @@ import (
 type trainFlags struct {
 	model, data, method, peft, out, targets, schedule, dtype string
 	r, epochs, batch, maxSeq, accum, warmup, ckptEvery       int
-	alpha, dropout, lr, wd, clip, beta                       float64
+	alpha, dropout, lr, wd, clip, beta, rpoAlpha             float64
 	rslora, gradCkpt, bnb8, asJSON                           bool
 	seed                                                     uint64
 	maxSteps                                                 int
@@ -111,6 +111,7 @@ without a better validation loss and keeps the best weights.`,
 	f.IntVar(&fl.accum, "grad-accum", 1, "micro-batches per optimizer step")
 	f.BoolVar(&fl.gradCkpt, "gradient-checkpointing", false, "recompute layer activations in backward")
 	f.Float64Var(&fl.beta, "beta", 0.1, "DPO beta or IPO tau")
+	f.Float64Var(&fl.rpoAlpha, "rpo-alpha", 0, "dpo/ipo: weight of an NLL term on the chosen answers (RPO; keeps their likelihood from falling)")
 	f.BoolVar(&fl.bnb8, "bnb-8bit", false, "qlora: int8 base instead of NF4")
 	f.StringVar(&fl.dtype, "dtype", "f32", "lora: base weight format (f32 or bf16)")
 	f.Uint64Var(&fl.seed, "seed", 42, "random seed (same seed, config and threads: same loss curve)")
@@ -193,7 +194,7 @@ func runTrain(cmd *cobra.Command, env *Env, fl *trainFlags) error {
 		method = "sft"
 	}
 	cfg := train.Config{Method: method, Epochs: fl.epochs, BatchSize: fl.batch, GradAccum: fl.accum, LR: fl.lr,
-		Schedule: fl.schedule, Warmup: fl.warmup, WeightDecay: fl.wd, ClipNorm: fl.clip, Seed: fl.seed, Beta: fl.beta,
+		Schedule: fl.schedule, Warmup: fl.warmup, WeightDecay: fl.wd, ClipNorm: fl.clip, Seed: fl.seed, Beta: fl.beta, ChosenNLL: fl.rpoAlpha,
 		GradientCheckpointing: fl.gradCkpt, CheckpointEvery: fl.ckptEvery, MaxSteps: fl.maxSteps,
 		EvalEvery: fl.evalEvery, Patience: fl.patience, MinDelta: fl.minDelta,
 		LoRA: llm.LoRAConfig{R: fl.r, Alpha: fl.alpha, Dropout: fl.dropout, RSLoRA: fl.rslora, Targets: splitList(fl.targets)}}

@@ -42,6 +42,8 @@ func TestParseSpec(t *testing.T) {
 		{"strategy", `{"base_model":"m","method":"sft","train":{"dataset_id":"d"},"infra":{"strategy":"deepspeed"}}`, "/infra/strategy", "not configured"},
 		{"gpu type", `{"base_model":"m","method":"sft","train":{"dataset_id":"d"},"infra":{"gpu_type":"H100"}}`, "/infra/gpu_type", "not configured"},
 		{"distill without teacher", `{"base_model":"m","method":"distill","train":{"dataset_id":"d"}}`, "/train/teacher_model", ""},
+		{"rpo_alpha on sft", `{"base_model":"m","method":"sft","train":{"dataset_id":"d","rpo_alpha":1}}`, "/train/rpo_alpha", ""},
+		{"negative rpo_alpha", `{"base_model":"m","method":"dpo","train":{"dataset_id":"d","rpo_alpha":-1}}`, "/train/rpo_alpha", ""},
 		{"8-bit lora", `{"base_model":"m","method":"sft","peft":{"bnb_8bit":true},"train":{"dataset_id":"d"}}`, "/peft/bnb_8bit", ""},
 		{"not json", `{"base_model":`, "/", "JSON"},
 	} {

@@ -88,7 +88,7 @@ func trainConfig(spec RunSpec, ckptDir string) train.Config {
 		method = "sft"
 	}
 	c := train.Config{Method: method, Epochs: t.Epochs, BatchSize: t.BatchSize, GradAccum: t.GradAccum, LR: t.LR, Schedule: t.Schedule,
-		Warmup: t.WarmupSteps, WeightDecay: t.WeightDecay, ClipNorm: *t.MaxGradNorm, Seed: *t.Seed, Beta: t.Beta,
+		Warmup: t.WarmupSteps, WeightDecay: t.WeightDecay, ClipNorm: *t.MaxGradNorm, Seed: *t.Seed, Beta: t.Beta, ChosenNLL: t.RPOAlpha,
 		GradientCheckpointing: t.GradientCheckpointing, CheckpointEvery: t.CheckpointEvery, CheckpointDir: ckptDir, MaxSteps: t.MaxSteps,
 		LoRA: llm.LoRAConfig{R: spec.PEFT.R, Alpha: spec.PEFT.Alpha, Dropout: *spec.PEFT.Dropout, RSLoRA: spec.PEFT.UseRSLoRA,
 			Targets: spec.PEFT.TargetModules}}

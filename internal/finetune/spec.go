@@ -62,6 +62,7 @@ type TrainSpec struct {
 	MaxSteps              int        `json:"max_steps,omitempty"`
 	CheckpointEvery       int        `json:"checkpoint_every,omitempty" doc:"Steps between checkpoints into the object store (default 50)."`
 	Beta                  float64    `json:"beta,omitempty" doc:"DPO β or IPO τ (default 0.1)."`
+	RPOAlpha              float64    `json:"rpo_alpha,omitempty" doc:"dpo/ipo: weight of an NLL term on the chosen answers (RPO), which keeps their likelihood from falling (default 0: none)."`
 	TeacherModel          string     `json:"teacher_model,omitempty" doc:"distill: teacher model (same forms as base_model)."`
 	Temperature           float64    `json:"temperature,omitempty" doc:"distill: softmax temperature (default 2)."`
 	InitAdapter           string     `json:"init_adapter,omitempty" doc:"Continual run: start from this model version's adapter (mv_…)."`
@@ -163,6 +164,7 @@ const specSchema = `{
         "max_steps": {"type": "integer", "minimum": 0, "maximum": 100000000},
         "checkpoint_every": {"type": "integer", "minimum": 0, "maximum": 100000000},
         "beta": {"type": "number", "exclusiveMinimum": 0, "maximum": 1000},
+        "rpo_alpha": {"type": "number", "minimum": 0, "maximum": 1000},
         "teacher_model": {"type": "string", "minLength": 1, "maxLength": 1024},
         "temperature": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
         "init_adapter": {"type": "string", "pattern": "^mv_[a-z0-9]+$", "maxLength": 64},
@@ -334,6 +336,9 @@ func (s *RunSpec) check() error {
 	}
 	if s.Method != "distill" && s.Train.TeacherModel != "" {
 		return invalid("/train/teacher_model", "teacher_model is for method distill")
+	}
+	if s.Train.RPOAlpha > 0 && s.Method != "dpo" && s.Method != "ipo" {
+		return invalid("/train/rpo_alpha", "rpo_alpha adds an NLL term to dpo or ipo; it is not for "+s.Method)
 	}
 	if (s.Method == "dpo" || s.Method == "ipo") && s.Train.Replay != nil {
 		return invalid("/train/replay", "replay mixes SFT records; it is not supported for "+s.Method)
