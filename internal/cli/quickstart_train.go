@@ -139,12 +139,12 @@ func (qs *quickstart) trainingStage(ctx context.Context, projectID string, cd co
 			return err
 		}
 		dir := filepath.Join(qs.data, "models", fmt.Sprintf("%s-v%d", mv.ModelName, mv.Version))
-		if _, files, err := qs.client.PullModelVersion(ctx, mv.ModelID, fmt.Sprint(mv.Version), dir); err != nil {
+		_, files, err := qs.client.PullModelVersion(ctx, mv.ModelID, fmt.Sprint(mv.Version), dir)
+		if err != nil {
 			return err
-		} else {
-			fmt.Fprintf(qs.out, "%s v%d (%s, %s): base %s, dataset %s@%s, template %s\n  pulled %s → %s\n", mv.ModelName, mv.Version, mv.ID,
-				mv.Method, mv.BaseModel, mv.Dataset.ID, mv.Dataset.Version, short(mv.TemplateHash), strings.Join(files, " "), dir)
 		}
+		fmt.Fprintf(qs.out, "%s v%d (%s, %s): base %s, dataset %s@%s, template %s\n  pulled %s → %s\n", mv.ModelName, mv.Version, mv.ID,
+			mv.Method, mv.BaseModel, mv.Dataset.ID, mv.Dataset.Version, short(mv.TemplateHash), strings.Join(files, " "), dir)
 		models[r.Method] = dir
 	}
 
