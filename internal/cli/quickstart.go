@@ -386,10 +386,7 @@ func name(names map[string]string, fp string) string {
 	if n, ok := names[fp]; ok {
 		return n
 	}
-	if len(fp) > 19 {
-		return fp[:19]
-	}
-	return fp
+	return short(fp)
 }
 
 func names(all map[string]string, fps []string) []string {

@@ -409,6 +409,7 @@ func clip(s string, n int) string {
 	return s
 }
 
+// short cuts a digest ("sha256:…") to its first 12 hex digits.
 func short(h string) string {
 	if len(h) > 19 {
 		return h[:19]
