@@ -304,19 +304,8 @@ func (h *HNSW) quantize() {
 	defer h.q8mu.Unlock()
 	n := len(h.Deleted)
 	for i := len(h.q8scale); i < n; i++ {
-		v := h.vec(int32(i))
-		var amax float32
-		for _, x := range v {
-			amax = max(amax, x, -x)
-		}
-		s := amax / 127
-		inv := float32(0)
-		if s > 0 {
-			inv = 1 / s
-		}
-		for _, x := range v {
-			h.q8 = append(h.q8, int8(max(-127, min(127, math.Round(float64(x*inv))))))
-		}
+		var s float32
+		h.q8, s = quantizeRow(h.q8, h.vec(int32(i)))
 		h.q8scale = append(h.q8scale, s)
 	}
 }
