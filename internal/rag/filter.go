@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // specialFields are filterable without being metadata keys.
@@ -27,17 +28,25 @@ func compileFilter(st *state, q Query) (func(int) bool, error) {
 			if !ok {
 				return nil, &QueryError{"filters." + key, fmt.Sprintf("no metadata field %q (or %q, %q) in this index", field, field+"_at", field+"_date")}
 			}
-			bound := fmt.Sprint(val)
+			bs, _ := val.(string)
+			bound, ok := parseFilterTime(bs)
+			if !ok {
+				return nil, &QueryError{"filters." + key, "must be a date (2006-01-02) or an RFC 3339 time"}
+			}
 			preds = append(preds, func(c *ChunkRecord) bool {
 				v, ok := c.Metadata[f]
 				if !ok {
 					return false
 				}
-				s := fmt.Sprint(v)
-				if op == "after" {
-					return s > bound
+				s, _ := v.(string)
+				t, ok := parseFilterTime(s)
+				if !ok {
+					return false // not a date: neither after nor before anything
 				}
-				return s < bound
+				if op == "after" {
+					return t.After(bound)
+				}
+				return t.Before(bound)
 			})
 			continue
 		}
@@ -122,6 +131,21 @@ func compileFilter(st *state, q Query) (func(int) bool, error) {
 		}
 		return true
 	}, nil
+}
+
+// filterTimeLayouts are the date forms a _after/_before filter and the
+// metadata it compares with may take; a date alone is midnight UTC.
+var filterTimeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"}
+
+// parseFilterTime parses a date or time, so that "2025-03-10" and
+// "2025-03-10T08:00:00+02:00" are compared on the time line, not as strings.
+func parseFilterTime(s string) (time.Time, bool) {
+	for _, l := range filterTimeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 func resolveDateField(st *state, field string) (string, bool) {
