@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
 	"sort"
 	"text/tabwriter"
 
@@ -36,6 +37,9 @@ type retrievalReport struct {
 	PerQuery  map[string]float64 `json:"ndcg@10_per_query,omitempty"`
 	Worst     []string           `json:"worst_queries,omitempty"`
 	ElapsedMS float64            `json:"mean_search_ms"`
+	// ByName counts hit sources matched to a judged path by file name
+	// alone (see judgedNames).
+	ByName int `json:"sources_matched_by_file_name,omitempty"`
 }
 
 func newEvalRetrievalCmd(env *Env) *cobra.Command {
@@ -89,6 +93,8 @@ func newEvalRetrievalCmd(env *Env) *cobra.Command {
 			// Ask for more hits than k: several chunks of one file collapse
 			// into one ranked file.
 			depth := min(1000, max(50, 5*max(k, 10)))
+			names := judgedNames(qrels)
+			byName := map[string]bool{}
 			results := map[string][]string{}
 			rep := retrievalReport{IndexID: indexID, Match: match, K: k}
 			var elapsed float64
@@ -112,11 +118,18 @@ func newEvalRetrievalCmd(env *Env) *cobra.Command {
 				}
 				if match == "source" {
 					ids = eval.FileRanking(ids)
+					for i, id := range ids {
+						if p, ok := names[id]; ok {
+							ids[i], byName[id] = p, true
+						}
+					}
+					ids = dedupe(ids)
 				} else {
 					ids = dedupe(ids)
 				}
 				results[q.ID] = ids
 			}
+			rep.ByName = len(byName)
 			at10 := eval.Evaluate(results, qrels, 10)
 			atK := eval.Evaluate(results, qrels, k)
 			rep.Queries, rep.MRR10, rep.NDCG10, rep.RecallK, rep.PerQuery = at10.Queries, at10.MRR, at10.NDCG, atK.Recall, at10.PerQuery
@@ -142,6 +155,9 @@ func newEvalRetrievalCmd(env *Env) *cobra.Command {
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "index %s, mode %s, %d queries judged (%d without qrels skipped), hits matched by %s\n",
 				indexID, rep.Mode, rep.Queries, rep.Missing, match)
+			if rep.ByName > 0 {
+				fmt.Fprintf(tw, "%d hit sources are bare file names (a folder upload), matched to the judged path with that name\n", rep.ByName)
+			}
 			fmt.Fprintf(tw, "MRR@10\tnDCG@10\trecall@%d\tmean search\n", k)
 			fmt.Fprintf(tw, "%.4f\t%.4f\t%.4f\t%.1f ms\n", rep.MRR10, rep.NDCG10, rep.RecallK, rep.ElapsedMS)
 			if len(rep.Worst) > 0 {
@@ -164,6 +180,40 @@ func newEvalRetrievalCmd(env *Env) *cobra.Command {
 	f.StringVar(&match, "match", "source", "judge hits by citation source (path#row counts as path) or by document id")
 	f.BoolVar(&asJSON, "json", false, "print JSON (same as --output json)")
 	return cmd
+}
+
+// judgedNames maps a file name to the one judged corpus id ending in it
+// ("expense.md" → "policies/expense.md"), for judged ids with a folder
+// whose name no other judged id shares. `whet ingest folder` uploads files
+// by name, so their citations say "expense.md" while BEIR-style qrels name
+// paths; without this every such hit would count as irrelevant.
+func judgedNames(qrels eval.Qrels) map[string]string {
+	out := map[string]string{}
+	clash := map[string]bool{}
+	ids := map[string]bool{}
+	for _, rel := range qrels {
+		for id := range rel {
+			ids[id] = true
+		}
+	}
+	for id := range ids {
+		name := path.Base(id)
+		if name == id || clash[name] {
+			continue
+		}
+		if prev, ok := out[name]; ok && prev != id {
+			delete(out, name)
+			clash[name] = true
+			continue
+		}
+		out[name] = id
+	}
+	for name := range out {
+		if ids[name] { // a judged id that is itself a bare name keeps it
+			delete(out, name)
+		}
+	}
+	return out
 }
 
 func dedupe(ids []string) []string {
