@@ -195,7 +195,7 @@ func newIndexUpsertCmd(env *Env, conn *apiConn) *cobra.Command {
 			return conn.emit(env.Stdout, res, func(tw *tabwriter.Writer) {
 				fmt.Fprintf(tw, "index %s version %d: %d documents upserted, %d chunks", args[0], res.Version, res.Documents, res.Chunks)
 				if res.DatasetVersion != "" {
-					fmt.Fprintf(tw, " (dataset version %s, lag %.1fs)", res.DatasetVersion, res.LagSeconds)
+					fmt.Fprintf(tw, " (dataset version %s: %d unchanged, %d deleted; lag %.1fs)", res.DatasetVersion, res.Unchanged, res.Deleted, res.LagSeconds)
 				}
 				fmt.Fprintln(tw)
 			})

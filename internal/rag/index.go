@@ -3,7 +3,9 @@ package rag
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/gob"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -100,6 +102,11 @@ type state struct {
 	DocOrds  map[string][]int
 	MetaKeys map[string]bool
 	Updated  time.Time
+	// DocDigests holds each document's digest (docDigest) as last
+	// upserted, so following a dataset re-indexes only what changed. Nil
+	// in snapshots written before it was kept: every document then counts
+	// as changed once.
+	DocDigests map[string]string
 }
 
 // Index is a versioned hybrid index in a directory. Searches read the last
@@ -348,6 +355,10 @@ func (x *Index) Upsert(ctx context.Context, docs []Doc) (int, error) {
 	var vecs [][]float32    // the new chunks' vectors, in ordinal order
 	for _, p := range preps {
 		x.deleteLocked(st, p.doc.ID)
+		if st.DocDigests == nil {
+			st.DocDigests = map[string]string{}
+		}
+		st.DocDigests[p.doc.ID] = docDigest(p.doc)
 		tag, _ := p.doc.Metadata["access_tag"].(string)
 		if tag == "" {
 			tag = DefaultAccessTag
@@ -423,4 +434,33 @@ func (x *Index) deleteLocked(st *state, docID string) {
 		}
 	}
 	delete(st.DocOrds, docID)
+	delete(st.DocDigests, docID)
+}
+
+// docDigest identifies everything an upsert stores of a document: text,
+// source, metadata (JSON, so map order does not matter) and sections.
+func docDigest(d Doc) string {
+	h := sha256.New()
+	meta, _ := json.Marshal(d.Metadata)
+	secs, _ := json.Marshal(d.Sections)
+	for _, part := range [][]byte{[]byte(d.Text), []byte(d.Source), meta, secs} {
+		fmt.Fprintf(h, "%d:", len(part))
+		h.Write(part)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Changed returns the documents that are new or differ from the version
+// the index holds, and how many were left out as unchanged.
+func (x *Index) Changed(docs []Doc) (changed []Doc, unchanged int) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	for _, d := range docs {
+		if have, ok := x.st.DocDigests[d.ID]; ok && have == docDigest(d) {
+			unchanged++
+			continue
+		}
+		changed = append(changed, d)
+	}
+	return changed, unchanged
 }

@@ -197,7 +197,9 @@ func (s *Service) Search(ctx context.Context, orgID, id string, q Query) (*Resul
 // UpsertResult is what an upsert did.
 type UpsertResult struct {
 	Version        int     `json:"version"`
-	Documents      int     `json:"documents"`
+	Documents      int     `json:"documents" doc:"Documents chunked and indexed by this upsert (new or changed)."`
+	Unchanged      int     `json:"unchanged,omitempty" doc:"Dataset documents the index already held unchanged (skipped)."`
+	Deleted        int     `json:"deleted,omitempty" doc:"Documents removed because the dataset version no longer has them."`
 	Chunks         int     `json:"chunks"`
 	DatasetVersion string  `json:"dataset_version,omitempty"`
 	LagSeconds     float64 `json:"lag_seconds"`
@@ -271,9 +273,14 @@ func (s *Service) UpsertDataset(ctx context.Context, orgID, id, datasetID, ref s
 	if progress != nil {
 		progress(0.2, "chunking and embedding")
 	}
-	ver, err := x.Upsert(ctx, docs)
-	if err != nil {
-		return nil, err
+	// A delta: documents the index already holds as they are in this
+	// version are not chunked, embedded or written again.
+	changed, unchanged := x.Changed(docs)
+	ver := x.Stats().Version
+	if len(changed) > 0 {
+		if ver, err = x.Upsert(ctx, changed); err != nil {
+			return nil, err
+		}
 	}
 	now := time.Now().UTC()
 	_, err = s.DB.SQL.ExecContext(ctx, s.DB.Rebind(`UPDATE retrieval_indexes SET dataset_id = ?, dataset_version = ?, last_upsert_at = ?, updated_at = ? WHERE id = ?`),
@@ -282,7 +289,7 @@ func (s *Service) UpsertDataset(ctx context.Context, orgID, id, datasetID, ref s
 		return nil, err
 	}
 	st := x.Stats()
-	return &UpsertResult{Version: ver, Documents: len(docs), Chunks: st.Chunks, DatasetVersion: v.Version,
+	return &UpsertResult{Version: ver, Documents: len(changed), Unchanged: unchanged, Deleted: len(stale), Chunks: st.Chunks, DatasetVersion: v.Version,
 		LagSeconds: now.Sub(v.CreatedAt).Seconds()}, nil
 }
 
