@@ -95,6 +95,11 @@ type nativeEmbedder struct {
 }
 
 func (e *nativeEmbedder) Dim() int { return e.m.Dim() }
+
+// CountTokens counts text in the model's tokens (without [CLS]/[SEP]).
+func (e *nativeEmbedder) CountTokens(text string) int { return len(e.tk.Encode(text, false)) }
+
+var _ TokenCounter = (*nativeEmbedder)(nil)
 func (e *nativeEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	var out [][]float32
 	for i := 0; i < len(texts); i += 16 {

@@ -24,6 +24,14 @@ type Embedder interface {
 	Dim() int
 }
 
+// TokenCounter is implemented by embedders that know their model's
+// tokenizer: chunk budgets are then measured in the model's own tokens
+// (otherwise ApproxTokens estimates them), so a 128-token child fits the
+// encoder's window as the config says.
+type TokenCounter interface {
+	CountTokens(text string) int
+}
+
 // Reranker scores (query, passage) pairs with a cross-encoder.
 type Reranker interface {
 	Score(ctx context.Context, query string, passages []string) ([]float32, error)
@@ -164,6 +172,7 @@ func Create(dir string, cfg Config, emb Embedder, rr Reranker) (*Index, error) {
 		st.HNSW = NewHNSW(cfg.Dense.Dim, cfg.Dense.M, cfg.Dense.EfConstruction, cfg.Dense.EfSearch, 1)
 	}
 	x := &Index{dir: dir, emb: emb, rr: rr, st: st, an: NewAnalyzer(cfg.BM25.Language)}
+	x.Count = tokenCount(emb)
 	if err := x.save(st); err != nil {
 		return nil, err
 	}
@@ -206,7 +215,15 @@ func Open(dir string, version int, emb Embedder, rr Reranker) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open index %s: %w", dir, err)
 	}
-	return &Index{dir: dir, emb: emb, rr: rr, st: &st, an: an}, nil
+	return &Index{dir: dir, emb: emb, rr: rr, st: &st, an: an, Count: tokenCount(emb)}, nil
+}
+
+// tokenCount is the embedder's token counter, or nil (ApproxTokens).
+func tokenCount(emb Embedder) func(string) int {
+	if tc, ok := emb.(TokenCounter); ok {
+		return tc.CountTokens
+	}
+	return nil
 }
 
 // check reports a snapshot whose parts do not fit together (a corrupted
