@@ -100,6 +100,7 @@ func (e *nativeEmbedder) Dim() int { return e.m.Dim() }
 func (e *nativeEmbedder) CountTokens(text string) int { return len(e.tk.Encode(text, false)) }
 
 var _ TokenCounter = (*nativeEmbedder)(nil)
+
 func (e *nativeEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	var out [][]float32
 	for i := 0; i < len(texts); i += 16 {
