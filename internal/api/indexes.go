@@ -34,6 +34,7 @@ type SearchRequest struct {
 	Filters map[string]any `json:"filters,omitempty" doc:"Metadata equality, lists (any of), {gte,gt,lte,lt,eq,ne} ranges, and <field>_after / <field>_before dates."`
 	Sources []string       `json:"sources,omitempty" maxItems:"100" doc:"Source whitelist: prefixes of the document source URI."`
 	Rerank  *RerankRequest `json:"rerank,omitempty"`
+	Version int            `json:"version,omitempty" minimum:"1" doc:"Search this kept index version (see the index's versions) instead of the pinned or current one."`
 }
 
 // SearchWeights weight the two retrievers in weighted fusion.
@@ -52,7 +53,7 @@ type RerankRequest struct {
 type SearchResponse struct {
 	Hits      []rag.Hit `json:"hits" nullable:"false"`
 	IndexID   string    `json:"index_id"`
-	Version   int       `json:"version"`
+	Version   int       `json:"version" doc:"The index version that answered."`
 	Mode      string    `json:"mode"`
 	ElapsedMS float64   `json:"elapsed_ms"`
 	// Rerank is present when re-ranking was asked for and the index has a
@@ -65,6 +66,11 @@ type IndexUpsert struct {
 	DatasetID string          `json:"dataset_id,omitempty" maxLength:"64"`
 	Version   string          `json:"version,omitempty" maxLength:"80" doc:"Dataset version; latest when omitted."`
 	Documents []rag.UpsertDoc `json:"documents,omitempty" maxItems:"10000"`
+}
+
+// IndexPatch is the body of PATCH /v1/indexes/{index_id}.
+type IndexPatch struct {
+	PinnedVersion *int `json:"pinned_version" minimum:"0" doc:"Pin searches to this kept index version; 0 unpins (searches follow the current version)."`
 }
 
 // IndexPath is the {index_id} path parameter.
@@ -155,6 +161,32 @@ func (s *Server) registerIndexes(api huma.API) {
 			}
 			return &struct{ Body *rag.IndexInfo }{Body: info}, nil
 		})
+	register(s, api, huma.Operation{OperationID: "patch-index", Method: http.MethodPatch, Path: "/v1/indexes/{index_id}", Tags: tags,
+		Summary: "Pin searches to a kept index version, or unpin with 0 (data:write)"},
+		func(ctx context.Context, in *struct {
+			IndexPath
+			Body IndexPatch
+		}) (*struct{ Body *rag.IndexInfo }, error) {
+			p, info, err := s.indexFor(ctx, in.IndexID, auth.ScopeDataWrite)
+			if err != nil {
+				return nil, err
+			}
+			if in.Body.PinnedVersion == nil {
+				return nil, huma.Error422UnprocessableEntity("validation failed", fieldError("body.pinned_version", "required"))
+			}
+			out, err := s.indexes.Pin(ctx, p.OrgID, p.ActorID, info.ID, *in.Body.PinnedVersion)
+			if err != nil {
+				var qe *rag.QueryError
+				if errors.As(err, &qe) {
+					return nil, huma.Error422UnprocessableEntity("validation failed", fieldError("body.pinned_version", qe.Message))
+				}
+				return nil, s.problem(ctx, err)
+			}
+			if f, err := s.indexes.Freshness(ctx, p.OrgID, info.ID); err == nil {
+				out.Freshness = f
+			}
+			return &struct{ Body *rag.IndexInfo }{Body: out}, nil
+		})
 	register(s, api, huma.Operation{OperationID: "upsert-index", Method: http.MethodPost, Path: "/v1/indexes/{index_id}/upsert", Tags: tags,
 		Summary: "Index a dataset version (latest by default) or documents; runs as a job (data:write)", DefaultStatus: http.StatusAccepted,
 		MaxBodyBytes: 64 << 20},
@@ -212,7 +244,7 @@ func (s *Server) registerIndexes(api huma.API) {
 				q.Rerank = &rag.RerankOptions{TopN: r.TopN, Budget: time.Duration(r.BudgetMS) * time.Millisecond}
 			}
 			start := time.Now()
-			res, _, err := s.indexes.Search(ctx, p.OrgID, info.ID, q)
+			res, _, err := s.indexes.Search(ctx, p.OrgID, info.ID, q, in.Body.Version)
 			if err != nil {
 				return nil, s.indexProblem(ctx, err)
 			}
@@ -227,11 +259,7 @@ func (s *Server) registerIndexes(api huma.API) {
 					mode = "hybrid"
 				}
 			}
-			version := 0
-			if info.Stats != nil {
-				version = info.Stats.Version
-			}
-			return &struct{ Body SearchResponse }{Body: SearchResponse{Hits: hits, IndexID: info.ID, Version: version, Mode: mode,
+			return &struct{ Body SearchResponse }{Body: SearchResponse{Hits: hits, IndexID: info.ID, Version: res.Version, Mode: mode,
 				ElapsedMS: float64(time.Since(start).Microseconds()) / 1000, Rerank: res.Rerank}}, nil
 		})
 }

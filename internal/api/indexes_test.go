@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -249,6 +250,8 @@ func TestIndexesEndToEnd(t *testing.T) {
 				{"k too large", bm.ID, api.SearchRequest{Query: "refund", K: 1001}, 422, "k"},
 				{"unknown filter field", bm.ID, api.SearchRequest{Query: "refund", Filters: map[string]any{"departmnet": "hr"}}, 422, "filters.departmnet"},
 				{"unknown filter operator", bm.ID, api.SearchRequest{Query: "refund", Filters: map[string]any{"year": map[string]any{"around": 3}}}, 422, "filters.year"},
+				{"date filter not a date", bm.ID, api.SearchRequest{Query: "refund", Filters: map[string]any{"year_after": "soon"}}, 422, "filters.year_after"},
+				{"version not positive", bm.ID, map[string]any{"query": "refund", "version": 0}, 422, "version"},
 				{"query wrong type", bm.ID, map[string]any{"query": 5}, 422, "query"},
 				{"k wrong type", bm.ID, map[string]any{"query": "refund", "k": "ten"}, 422, "k"},
 				{"filters wrong type", bm.ID, map[string]any{"query": "refund", "filters": []int{1}}, 422, "filters"},
@@ -370,6 +373,59 @@ func TestIndexesEndToEnd(t *testing.T) {
 			}
 			if after.Stats.Version != before.Stats.Version+1 || after.Stats.Documents != len(indexDocs)+len(many) {
 				t.Fatalf("after upsert: %+v (before %+v)", after.Stats, before.Stats)
+			}
+		})
+
+		t.Run("pinned version", func(t *testing.T) {
+			pin := func(c *api.Client, v int) (rag.IndexInfo, error) {
+				var out rag.IndexInfo
+				err := c.Do(ctx, http.MethodPatch, "/v1/indexes/"+bm.ID, api.IndexPatch{PinnedVersion: &v}, &out)
+				return out, err
+			}
+			cur, err := e.owner.GetIndex(ctx, bm.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pinned := cur.Stats.Version
+			if !slices.Contains(cur.Versions, pinned) {
+				t.Fatalf("versions %v lack the current %d", cur.Versions, pinned)
+			}
+			info, err := pin(e.owner, pinned)
+			if err != nil || info.PinnedVersion != pinned {
+				t.Fatalf("pin: %v %+v", err, info)
+			}
+			_, err = pin(e.keyClient(t, "viewer"), pinned)
+			wantStatus(t, err, 403)
+			// Two more versions: the pinned one is kept and still answers.
+			for _, text := range []string{"Refunds now take 90 days.", "Refunds now take 120 days."} {
+				acc, err := e.owner.UpsertIndex(ctx, bm.ID, api.IndexUpsert{Documents: []rag.UpsertDoc{{ID: "refunds", Text: text, Source: "policies/refunds.md"}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				waitJob(t, e.owner, acc.JobID)
+			}
+			res, err := e.owner.SearchIndex(ctx, bm.ID, api.SearchRequest{Query: "refund within 30 days", K: 1})
+			if err != nil || res.Version != pinned || len(res.Hits) == 0 || !strings.Contains(res.Hits[0].Text, "30 days") {
+				t.Fatalf("pinned search: %v version %d hits %+v", err, res.Version, res.Hits)
+			}
+			res, err = e.owner.SearchIndex(ctx, bm.ID, api.SearchRequest{Query: "refunds take days", K: 1, Version: pinned + 2})
+			if err != nil || res.Version != pinned+2 || !strings.Contains(res.Hits[0].Text, "120 days") {
+				t.Fatalf("search of version %d: %v version %d hits %+v", pinned+2, err, res.Version, res.Hits)
+			}
+			err = e.owner.Do(ctx, http.MethodPost, "/v1/indexes/"+bm.ID+"/search", api.SearchRequest{Query: "refund", Version: 1}, &res)
+			wantStatus(t, err, 422)
+			if !strings.Contains(err.Error(), "body.version") {
+				t.Fatalf("a version not kept: %v", err)
+			}
+			_, err = pin(e.owner, 999)
+			wantStatus(t, err, 422)
+			info, err = pin(e.owner, 0)
+			if err != nil || info.PinnedVersion != 0 || slices.Contains(info.Versions, pinned) {
+				t.Fatalf("unpin: %v %+v (version %d should be dropped)", err, info, pinned)
+			}
+			res, err = e.owner.SearchIndex(ctx, bm.ID, api.SearchRequest{Query: "refunds take days", K: 1})
+			if err != nil || res.Version != pinned+2 || !strings.Contains(res.Hits[0].Text, "120 days") {
+				t.Fatalf("after unpinning: %v version %d hits %+v", err, res.Version, res.Hits)
 			}
 		})
 	})

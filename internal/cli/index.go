@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -26,7 +27,7 @@ func newIndexCmd(env *Env) *cobra.Command {
 	}
 	conn.bind(cmd, env)
 	cmd.AddCommand(newIndexCreateCmd(env, conn), newIndexUpsertCmd(env, conn), newIndexSearchCmd(env, conn),
-		newIndexShowCmd(env, conn), newIndexListCmd(env, conn))
+		newIndexShowCmd(env, conn), newIndexListCmd(env, conn), newIndexPinCmd(env, conn))
 	return cmd
 }
 
@@ -258,7 +259,7 @@ func filterValue(s string) any {
 }
 
 func newIndexSearchCmd(env *Env, conn *apiConn) *cobra.Command {
-	var k, topN int
+	var k, topN, version int
 	var mode, fusion string
 	var filters, sources []string
 	var rerank bool
@@ -267,7 +268,7 @@ func newIndexSearchCmd(env *Env, conn *apiConn) *cobra.Command {
 		Short: "Search an index and print hits with citations",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := api.SearchRequest{Query: args[1], K: k, Mode: mode, Fusion: fusion, Sources: sources}
+			req := api.SearchRequest{Query: args[1], K: k, Mode: mode, Fusion: fusion, Sources: sources, Version: version}
 			if len(filters) > 0 {
 				req.Filters = map[string]any{}
 				for _, f := range filters {
@@ -312,7 +313,37 @@ func newIndexSearchCmd(env *Env, conn *apiConn) *cobra.Command {
 	f.StringArrayVar(&sources, "source", nil, "only hits whose source URI starts with this prefix (repeatable)")
 	f.BoolVar(&rerank, "rerank", false, "re-rank the fused candidates with the index's cross-encoder")
 	f.IntVar(&topN, "rerank-top", 50, "candidates to re-rank")
+	f.IntVar(&version, "version", 0, "search this kept index version (default: the pinned one, else the current one)")
 	return cmd
+}
+
+func newIndexPinCmd(env *Env, conn *apiConn) *cobra.Command {
+	return &cobra.Command{
+		Use:   "pin INDEX_ID VERSION",
+		Short: "Pin searches to a kept index version (0 unpins); upserts go on building newer versions",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := strconv.Atoi(args[1])
+			if err != nil || v < 0 {
+				return &exitError{code: 2, err: fmt.Errorf("VERSION %q: want an index version, or 0 to unpin", args[1])}
+			}
+			c, err := conn.client()
+			if err != nil {
+				return err
+			}
+			var info rag.IndexInfo
+			if err := c.Do(cmd.Context(), http.MethodPatch, "/v1/indexes/"+args[0], api.IndexPatch{PinnedVersion: &v}, &info); err != nil {
+				return err
+			}
+			return conn.emit(env.Stdout, info, func(tw *tabwriter.Writer) {
+				if info.PinnedVersion > 0 && info.Stats != nil {
+					fmt.Fprintf(tw, "index %s: searches answer from version %d (current %d)\n", info.ID, info.PinnedVersion, info.Stats.Version)
+				} else {
+					fmt.Fprintf(tw, "index %s: unpinned; searches follow the current version\n", info.ID)
+				}
+			})
+		},
+	}
 }
 
 func newIndexShowCmd(env *Env, conn *apiConn) *cobra.Command {
@@ -363,7 +394,14 @@ func printIndex(tw *tabwriter.Writer, info rag.IndexInfo) {
 	row("Dataset", orDash(info.DatasetID))
 	row("Dataset version", orDash(info.DatasetVersion))
 	if info.PinnedVersion > 0 {
-		row("Pinned version", strconv.Itoa(info.PinnedVersion))
+		row("Pinned version", strconv.Itoa(info.PinnedVersion)+" (searches answer from it)")
+	}
+	if len(info.Versions) > 0 {
+		vs := make([]string, len(info.Versions))
+		for i, v := range info.Versions {
+			vs[i] = strconv.Itoa(v)
+		}
+		row("Versions kept", strings.Join(vs, ", "))
 	}
 	if st := info.Stats; st != nil {
 		row("Version", strconv.Itoa(st.Version))

@@ -3,6 +3,7 @@ package rag
 import (
 	"context"
 	"maps"
+	"strings"
 	"testing"
 )
 
@@ -57,5 +58,44 @@ func TestChangedDelta(t *testing.T) {
 	// The deleted document comes back unchanged: it must be indexed again.
 	if ch, un = re.Changed(docs[2:3]); len(ch) != 1 || un != 0 {
 		t.Fatalf("a deleted document given again: changed %v, unchanged %d", ids(ch), un)
+	}
+}
+
+// TestReplaceOneVersion checks that a dataset upsert's removals and changes
+// commit together: no version lacks a changed document or keeps a removed one.
+func TestReplaceOneVersion(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	x, err := Create(dir, Config{}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1, err := x.Upsert(ctx, docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := docs[0]
+	changed.Text = "# Travel\n\nAll travel is by bicycle now."
+	v2, err := x.Replace(ctx, []Doc{changed}, []string{"secret"})
+	if err != nil || v2 != v1+1 {
+		t.Fatalf("replace: version %d after %d, err %v; want one new version", v2, v1, err)
+	}
+	for _, v := range []int{v1, v2} {
+		y, err := Open(dir, v, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hits, _ := y.Search(ctx, Query{Text: "travel bicycle rail credentials", K: 10})
+		var got []string
+		for _, h := range hits {
+			got = append(got, h.Citation.DocumentID+":"+h.Text)
+		}
+		s := strings.Join(got, " | ")
+		switch {
+		case v == v1 && (!strings.Contains(s, "secret:") || !strings.Contains(s, "rail")):
+			t.Fatalf("version %d: %s", v, s)
+		case v == v2 && (strings.Contains(s, "secret:") || strings.Contains(s, "rail") || !strings.Contains(s, "bicycle")):
+			t.Fatalf("version %d: %s", v, s)
+		}
 	}
 }

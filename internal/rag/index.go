@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -294,11 +295,61 @@ func (x *Index) save(st *state) error {
 	if err := os.Rename(cur, filepath.Join(x.dir, "CURRENT")); err != nil {
 		return err
 	}
-	// Keep the previous version for pinning and rollback; drop older ones.
-	if st.Version >= 2 {
-		os.Remove(filepath.Join(x.dir, fmt.Sprintf("v%06d.gob", st.Version-2)))
+	// Keep the previous version for rollback and the pinned one; drop
+	// older ones.
+	if old := st.Version - 2; old >= 0 && old != readPinned(x.dir) {
+		os.Remove(filepath.Join(x.dir, fmt.Sprintf("v%06d.gob", old)))
 	}
 	return nil
+}
+
+// readPinned returns the version named by dir/PINNED, or 0.
+func readPinned(dir string) int {
+	b, err := os.ReadFile(filepath.Join(dir, "PINNED"))
+	if err != nil {
+		return 0
+	}
+	v, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return v
+}
+
+// writePinned records the pinned version (0 removes the pin); the snapshot
+// of a version that is neither current nor previous is removed on unpin.
+func writePinned(dir string, version int) error {
+	prev := readPinned(dir)
+	if version <= 0 {
+		if err := os.Remove(filepath.Join(dir, "PINNED")); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	} else {
+		tmp := filepath.Join(dir, "PINNED.tmp")
+		if err := os.WriteFile(tmp, []byte(strconv.Itoa(version)+"\n"), 0o644); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, "PINNED")); err != nil {
+			return err
+		}
+	}
+	if prev > 0 && prev != version {
+		if vs := keptVersions(dir); len(vs) > 0 && prev < vs[len(vs)-1]-1 {
+			os.Remove(filepath.Join(dir, fmt.Sprintf("v%06d.gob", prev)))
+		}
+	}
+	return nil
+}
+
+// keptVersions lists the version snapshots in dir, oldest first.
+func keptVersions(dir string) []int {
+	ents, _ := os.ReadDir(dir)
+	var out []int
+	for _, e := range ents {
+		var v int
+		if n, _ := fmt.Sscanf(e.Name(), "v%06d.gob", &v); n == 1 && strings.HasSuffix(e.Name(), ".gob") {
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Stats describe the current version.
@@ -326,6 +377,13 @@ func (x *Index) Stats() Stats {
 // running on the current version), replaces earlier versions of the same
 // document ids, and commits a new version. It returns the new version number.
 func (x *Index) Upsert(ctx context.Context, docs []Doc) (int, error) {
+	return x.Replace(ctx, docs, nil)
+}
+
+// Replace deletes the documents with ids del and upserts docs in one new
+// version, so no committed version lacks a document that is being replaced
+// or holds one that is being removed.
+func (x *Index) Replace(ctx context.Context, docs []Doc, del []string) (int, error) {
 	x.wmu.Lock()
 	defer x.wmu.Unlock()
 	type prepared struct {
@@ -370,6 +428,9 @@ func (x *Index) Upsert(ctx context.Context, docs []Doc) (int, error) {
 	st := x.st
 	first := len(st.Chunks) // ordinal of the first new chunk
 	var vecs [][]float32    // the new chunks' vectors, in ordinal order
+	for _, id := range del {
+		x.deleteLocked(st, id)
+	}
 	for _, p := range preps {
 		x.deleteLocked(st, p.doc.ID)
 		if st.DocDigests == nil {

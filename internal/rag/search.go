@@ -64,8 +64,9 @@ const MaxQueryBytes = 8 << 10
 
 // Result is a search's hits and what re-ranking did.
 type Result struct {
-	Hits   []Hit
-	Rerank *RerankReport // nil unless re-ranking was asked for and the index has a cross-encoder
+	Version int // the index version that answered
+	Hits    []Hit
+	Rerank  *RerankReport // nil unless re-ranking was asked for and the index has a cross-encoder
 }
 
 // RerankReport says how much of a re-rank fitted in its time budget.
@@ -169,7 +170,7 @@ func (x *Index) SearchResult(ctx context.Context, q Query) (*Result, error) {
 		hits = append(hits, Hit{Score: s.Score, ChunkID: c.ID, Text: c.Text, ParentText: st.Parents[c.Parent],
 			Citation: Citation{DocumentID: c.DocID, Source: c.Source, SectionPath: c.SectionPath, Span: [2]int{c.Start, c.End}}})
 	}
-	res := &Result{}
+	res := &Result{Version: st.Version}
 	if q.Rerank != nil && x.rr != nil && len(hits) > 0 {
 		res.Rerank = x.rerank(ctx, q, hits)
 	}

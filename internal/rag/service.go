@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,7 +32,8 @@ type Service struct {
 	Dir      string                      // DATA/indexes
 	Lookup   func(string) (string, bool) // server environment, for embedding API keys
 	mu       sync.Mutex
-	open     map[string]*Index
+	open     map[string]*Index // each index's current version (upserts write it)
+	snaps    map[string]*Index // "id@version": older versions opened for pinned searches
 }
 
 // IndexSpec is the body of POST /v1/projects/{project_id}/indexes.
@@ -53,7 +56,8 @@ type IndexInfo struct {
 	Embedding      EmbeddingSpec `json:"embedding"`
 	Config         Config        `json:"config"`
 	DatasetVersion string        `json:"dataset_version,omitempty"`
-	PinnedVersion  int           `json:"pinned_version,omitempty"`
+	PinnedVersion  int           `json:"pinned_version,omitempty" doc:"Searches answer from this index version (PATCH pinned_version; 0 unpins) while upserts go on building newer ones."`
+	Versions       []int         `json:"versions,omitempty" doc:"Index versions kept on disk and searchable by version: the current, the previous and a pinned one."`
 	Stats          *Stats        `json:"stats,omitempty"`
 	LastUpsertAt   *time.Time    `json:"last_upsert_at,omitempty"`
 	Freshness      *Freshness    `json:"freshness,omitempty" doc:"Upsert lag and staleness against the followed dataset."`
@@ -151,6 +155,7 @@ func (s *Service) Get(ctx context.Context, orgID, id string) (*IndexInfo, error)
 		st := x.Stats()
 		info.Stats = &st
 	}
+	info.Versions = keptVersions(filepath.Join(s.Dir, info.ID))
 	return &info, nil
 }
 
@@ -172,7 +177,7 @@ func (s *Service) index(info *IndexInfo) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	x, err := Open(filepath.Join(s.Dir, info.ID), info.PinnedVersion, e, rr)
+	x, err := Open(filepath.Join(s.Dir, info.ID), 0, e, rr)
 	if err != nil {
 		return nil, err
 	}
@@ -180,18 +185,100 @@ func (s *Service) index(info *IndexInfo) (*Index, error) {
 	return x, nil
 }
 
-// Search runs a query on an index of the organisation.
-func (s *Service) Search(ctx context.Context, orgID, id string, q Query) (*Result, *IndexInfo, error) {
+// maxSnapshots bounds the older versions kept open for pinned searches.
+const maxSnapshots = 16
+
+// snapshot opens (once) a committed version of an index for searching.
+func (s *Service) snapshot(info *IndexInfo, version int) (*Index, error) {
+	cur, err := s.index(info)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Stats().Version == version {
+		return cur, nil
+	}
+	key := info.ID + "@" + strconv.Itoa(version)
+	s.mu.Lock()
+	x, ok := s.snaps[key]
+	s.mu.Unlock()
+	if ok {
+		return x, nil
+	}
+	dir := filepath.Join(s.Dir, info.ID)
+	if !slices.Contains(keptVersions(dir), version) {
+		return nil, &QueryError{"version", fmt.Sprintf("index version %d is not kept (kept: %v; pin a version to keep it)", version, keptVersions(dir))}
+	}
+	x, err = Open(dir, version, cur.emb, cur.rr)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.snaps == nil {
+		s.snaps = map[string]*Index{}
+	}
+	if len(s.snaps) >= maxSnapshots {
+		for k := range s.snaps {
+			delete(s.snaps, k)
+			break
+		}
+	}
+	s.snaps[key] = x
+	return x, nil
+}
+
+// Search runs a query on an index of the organisation: on version when it
+// is > 0, else on the pinned version, else on the current one. The result
+// says which version answered.
+func (s *Service) Search(ctx context.Context, orgID, id string, q Query, version int) (*Result, *IndexInfo, error) {
 	info, err := s.Get(ctx, orgID, id)
 	if err != nil {
 		return nil, nil, err
 	}
-	x, err := s.index(info)
+	if version <= 0 {
+		version = info.PinnedVersion
+	}
+	var x *Index
+	if version > 0 {
+		x, err = s.snapshot(info, version)
+	} else {
+		x, err = s.index(info)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	res, err := x.SearchResult(ctx, q)
 	return res, info, err
+}
+
+// Pin makes searches answer from an index version until it is unpinned
+// (version 0); the version's snapshot is kept on disk while pinned.
+func (s *Service) Pin(ctx context.Context, orgID, actorID, id string, version int) (*IndexInfo, error) {
+	info, err := s.Get(ctx, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(s.Dir, info.ID)
+	if version > 0 {
+		if _, err := s.snapshot(info, version); err != nil {
+			return nil, fmt.Errorf("pin: %w", err)
+		}
+	}
+	if err := writePinned(dir, version); err != nil {
+		return nil, err
+	}
+	err = s.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.DB.Rebind(`UPDATE retrieval_indexes SET pinned_version = ?, updated_at = ? WHERE id = ?`),
+			version, store.FormatTime(time.Now().UTC()), id); err != nil {
+			return err
+		}
+		return s.Audit.Append(ctx, tx, audit.Entry{OrgID: orgID, ActorID: actorID, Action: "index.pin", TargetType: "index", TargetID: id,
+			Payload: map[string]any{"pinned_version": version}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, orgID, id)
 }
 
 // UpsertResult is what an upsert did.
@@ -265,20 +352,16 @@ func (s *Service) UpsertDataset(ctx context.Context, orgID, id, datasetID, ref s
 		}
 	}
 	x.mu.RUnlock()
-	if len(stale) > 0 {
-		if _, err := x.Delete(ctx, stale); err != nil {
-			return nil, err
-		}
-	}
 	if progress != nil {
 		progress(0.2, "chunking and embedding")
 	}
 	// A delta: documents the index already holds as they are in this
-	// version are not chunked, embedded or written again.
+	// version are not chunked, embedded or written again; removals and
+	// changes commit as one index version.
 	changed, unchanged := x.Changed(docs)
 	ver := x.Stats().Version
-	if len(changed) > 0 {
-		if ver, err = x.Upsert(ctx, changed); err != nil {
+	if len(changed) > 0 || len(stale) > 0 {
+		if ver, err = x.Replace(ctx, changed, stale); err != nil {
 			return nil, err
 		}
 	}
