@@ -85,10 +85,13 @@ func newIndexCreateCmd(env *Env, conn *apiConn) *cobra.Command {
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
-			if reranker != "" || apiKeyEnv != "" {
-				if emb == nil {
-					return &exitError{code: 2, err: fmt.Errorf("--reranker and --api-key-env need an --embedding")}
-				}
+			if apiKeyEnv != "" && (emb == nil || emb.Type != "openai") {
+				return &exitError{code: 2, err: fmt.Errorf("--api-key-env needs an openai: --embedding")}
+			}
+			if reranker != "" && emb == nil {
+				emb = &rag.EmbeddingSpec{} // BM25-only, re-ranked by the cross-encoder
+			}
+			if emb != nil {
 				emb.Reranker, emb.APIKeyEnv = reranker, apiKeyEnv
 			}
 			c, err := conn.client()
@@ -109,7 +112,7 @@ func newIndexCreateCmd(env *Env, conn *apiConn) *cobra.Command {
 	f.StringVar(&project, "project", "", "project id (required)")
 	f.StringVar(&datasetID, "dataset", "", "dataset the index follows (upsert without --file takes its latest version)")
 	f.StringVar(&embedding, "embedding", "", "embedding model: hash[:DIM], native:MODEL_DIR or openai:URL#MODEL (none: BM25-only)")
-	f.StringVar(&reranker, "reranker", "", "cross-encoder model folder for --rerank")
+	f.StringVar(&reranker, "reranker", "", "cross-encoder model folder (on the server) for search --rerank; works with or without --embedding")
 	f.StringVar(&apiKeyEnv, "api-key-env", "", "server environment variable holding the openai upstream's key")
 	f.Float64Var(&k1, "k1", 0, "BM25 k1 (default 1.2)")
 	f.Float64Var(&b, "b", 0, "BM25 b (default 0.75)")

@@ -146,6 +146,21 @@ func TestIndexAndEvalCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &info); err != nil || info.Mode != "bm25-only" {
 		t.Fatalf("create output %q: %v", out, err)
 	}
+	// A BM25-only index may still re-rank with a cross-encoder.
+	cross, _ := filepath.Abs(filepath.Join("..", "encoder", "testdata", "tiny-cross"))
+	code, out, errOut = runJobsCLI(t, vars, "index", "create", "kbr", "--project", project, "--reranker", cross, "-o", "json")
+	var rinfo rag.IndexInfo
+	if code != 0 || json.Unmarshal([]byte(out), &rinfo) != nil || rinfo.Mode != "bm25-only" || rinfo.Embedding.Reranker != cross {
+		t.Fatalf("create with --reranker only: %d %q %s", code, out, errOut)
+	}
+	if code, _, errOut = runJobsCLI(t, vars, "index", "upsert", rinfo.ID, "--file", docs); code != 0 {
+		t.Fatalf("upsert kbr: %d %s", code, errOut)
+	}
+	code, out, errOut = runJobsCLI(t, vars, "index", "search", rinfo.ID, "stolen laptop", "--rerank", "-o", "json")
+	var rres api.SearchResponse
+	if code != 0 || json.Unmarshal([]byte(out), &rres) != nil || rres.Rerank == nil || rres.Rerank.Reranked == 0 {
+		t.Fatalf("re-ranked search on a BM25-only index: %d %q %s", code, out, errOut)
+	}
 	if code, out, errOut = runJobsCLI(t, vars, "index", "upsert", info.ID, "--file", docs); code != 0 || !strings.Contains(out, "4 documents") {
 		t.Fatalf("upsert: %d %q %s", code, out, errOut)
 	}
