@@ -30,14 +30,15 @@ type SearchRequest struct {
 	Hybrid  *bool          `json:"hybrid,omitempty" doc:"BM25 + dense fusion (default true when the index has vectors); false = BM25 only."`
 	Mode    string         `json:"mode,omitempty" enum:"bm25,dense,hybrid," doc:"Overrides hybrid."`
 	Fusion  string         `json:"fusion,omitempty" enum:"rrf,weighted," doc:"Reciprocal-rank (default) or normalised weighted fusion."`
-	Weights *SearchWeights `json:"weights,omitempty"`
+	Weights *SearchWeights `json:"weights,omitempty" doc:"BM25 and dense weights, for either fusion (default equal)."`
 	Filters map[string]any `json:"filters,omitempty" doc:"Metadata equality, lists (any of), {gte,gt,lte,lt,eq,ne} ranges, and <field>_after / <field>_before dates."`
 	Sources []string       `json:"sources,omitempty" maxItems:"100" doc:"Source whitelist: prefixes of the document source URI."`
 	Rerank  *RerankRequest `json:"rerank,omitempty"`
 	Version int            `json:"version,omitempty" minimum:"1" doc:"Search this kept index version (see the index's versions) instead of the pinned or current one."`
 }
 
-// SearchWeights weight the two retrievers in weighted fusion.
+// SearchWeights weight the two retrievers: in weighted fusion they scale
+// the min-max normalised scores, in RRF each list's 1/(60+rank).
 type SearchWeights struct {
 	BM25  float64 `json:"bm25" minimum:"0"`
 	Dense float64 `json:"dense" minimum:"0"`

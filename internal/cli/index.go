@@ -263,7 +263,7 @@ func filterValue(s string) any {
 
 func newIndexSearchCmd(env *Env, conn *apiConn) *cobra.Command {
 	var k, topN, version int
-	var mode, fusion string
+	var mode, fusion, weights string
 	var filters, sources []string
 	var rerank bool
 	cmd := &cobra.Command{
@@ -279,6 +279,15 @@ func newIndexSearchCmd(env *Env, conn *apiConn) *cobra.Command {
 						return &exitError{code: 2, err: err}
 					}
 				}
+			}
+			if weights != "" {
+				bm, dn, ok := strings.Cut(weights, ",")
+				wb, err1 := strconv.ParseFloat(strings.TrimSpace(bm), 64)
+				wd, err2 := strconv.ParseFloat(strings.TrimSpace(dn), 64)
+				if !ok || err1 != nil || err2 != nil || wb < 0 || wd < 0 {
+					return &exitError{code: 2, err: fmt.Errorf("--weights %q: want BM25,DENSE (two numbers ≥ 0, e.g. 0.7,0.3)", weights)}
+				}
+				req.Weights = &api.SearchWeights{BM25: wb, Dense: wd}
 			}
 			if rerank {
 				req.Rerank = &api.RerankRequest{TopN: topN}
@@ -312,6 +321,7 @@ func newIndexSearchCmd(env *Env, conn *apiConn) *cobra.Command {
 	f.IntVar(&k, "k", 10, "number of hits (1–1000)")
 	f.StringVar(&mode, "mode", "", "bm25, dense or hybrid (default hybrid when the index has vectors)")
 	f.StringVar(&fusion, "fusion", "", "hybrid fusion: rrf (default) or weighted")
+	f.StringVar(&weights, "weights", "", "BM25,DENSE weights for either fusion, e.g. 0.7,0.3 (default equal)")
 	f.StringArrayVar(&filters, "filter", nil, "metadata filter key=value, key>=value, … (repeatable; all must hold)")
 	f.StringArrayVar(&sources, "source", nil, "only hits whose source URI starts with this prefix (repeatable)")
 	f.BoolVar(&rerank, "rerank", false, "re-rank the fused candidates with the index's cross-encoder")

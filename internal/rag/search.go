@@ -16,7 +16,7 @@ type Query struct {
 	K          int
 	Mode       string         // bm25, dense or hybrid; default hybrid when the index has vectors
 	Fusion     string         // rrf (default) or weighted
-	Weights    [2]float64     // BM25 and dense weights for weighted fusion; default 0.5/0.5
+	Weights    [2]float64     // BM25 and dense weights: weighted fusion (default 0.5/0.5) or weighted RRF (default 1/1)
 	Filters    map[string]any // metadata equality, any-of lists, ranges ({"gte":…}) and *_after/*_before
 	Sources    []string       // source whitelist (prefixes of the source URI)
 	AccessTags []string       // nil: no restriction; otherwise a chunk's access tag must be listed
@@ -159,6 +159,8 @@ func (x *Index) SearchResult(ctx context.Context, q Query) (*Result, error) {
 			w = [2]float64{0.5, 0.5}
 		}
 		fused = WeightedFusion([][]Scored{sparse, dense}, w[:])
+	case (q.Fusion == "" || q.Fusion == "rrf") && q.Weights != [2]float64{}:
+		fused = WeightedRRF([][]Scored{sparse, dense}, 60, q.Weights[:])
 	case q.Fusion == "" || q.Fusion == "rrf":
 		fused = RRF([][]Scored{sparse, dense}, 60)
 	default:
@@ -277,6 +279,21 @@ func RRF(lists [][]Scored, k float64) []Scored {
 	for _, l := range lists {
 		for r, s := range l {
 			sum[s.Ord] += 1 / (k + float64(r+1))
+		}
+	}
+	return sortScores(sum)
+}
+
+// WeightedRRF is RRF with each list's contributions scaled by its weight,
+// so a request can lean on one retriever without leaving rank fusion.
+func WeightedRRF(lists [][]Scored, k float64, weights []float64) []Scored {
+	sum := map[int]float64{}
+	for i, l := range lists {
+		if weights[i] == 0 {
+			continue
+		}
+		for r, s := range l {
+			sum[s.Ord] += weights[i] / (k + float64(r+1))
 		}
 	}
 	return sortScores(sum)
