@@ -143,15 +143,16 @@ func (z *zipfCorpus) query() string {
 	return strings.Join(ws, " ")
 }
 
-// clusteredVectors returns n unit vectors around n/100 random centres
-// (embeddings of real text cluster by topic; uniform random vectors have no
-// meaningful nearest neighbours).
-func clusteredVectors(rng *rand.Rand, n, dim, clusterSize int) [][]float32 {
+// clusteredVectors returns n unit vectors around n/clusterSize random
+// centres (embeddings of real text cluster by topic; uniform random vectors
+// have no meaningful nearest neighbours), then extra more drawn the same
+// way: the queries, held out from the index as in ANN benchmarks.
+func clusteredVectors(rng *rand.Rand, n, extra, dim, clusterSize int) (data, held [][]float32) {
 	centres := make([][]float32, max(1, n/clusterSize))
 	for i := range centres {
 		centres[i] = gaussVec(rng, dim, 1)
 	}
-	out := make([][]float32, n)
+	out := make([][]float32, n+extra)
 	for i := range out {
 		c := centres[rng.IntN(len(centres))]
 		v := gaussVec(rng, dim, 0.6)
@@ -161,7 +162,7 @@ func clusteredVectors(rng *rand.Rand, n, dim, clusterSize int) [][]float32 {
 		rag.Normalize(v)
 		out[i] = v
 	}
-	return out
+	return out[:n], out[n:]
 }
 
 func gaussVec(rng *rand.Rand, dim int, sd float64) []float32 {
@@ -304,7 +305,7 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 			var qvecs [][]float32
 			if denseChunks > 0 {
 				rng := rand.New(rand.NewPCG(seed+1, seed+2))
-				vecs := clusteredVectors(rng, denseChunks, dim, max(1, clusterSize))
+				vecs, held := clusteredVectors(rng, denseChunks, nq, dim, max(1, clusterSize))
 				h = rag.NewHNSW(dim, hnswM, efConstruction, efSearch, seed)
 				rep.HNSWM, rep.HNSWEfConstr = h.M, h.EfConstruction
 				h.EfUpper = efUpper
@@ -334,16 +335,12 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 				rep.HNSWBuildPerSec = float64(denseChunks) / rep.HNSWBuildSec
 				rep.EfSearch = h.EfSearch
 				logf("hnsw: built %d × %d in %.1fs", denseChunks, dim, rep.HNSWBuildSec)
-				qvecs = make([][]float32, nq)
-				for i := range qvecs {
-					q := gaussVec(rng, dim, 0.3)
-					base := vecs[rng.IntN(len(vecs))]
-					for j := range q {
-						q[j] += base[j]
-					}
-					rag.Normalize(q)
-					qvecs[i] = q
-				}
+				// Queries come from the data's distribution. (Until
+				// 2026-11-26 they were a data vector plus N(0, 0.3²) in every
+				// coordinate: noise of norm 5.9 on a unit vector, so the
+				// queries were nearly random directions whose true
+				// neighbours were scattered over the whole set.)
+				qvecs = held
 				// recall@10 against exact search on the first 100 queries.
 				exact := make([]map[int]bool, min(100, nq))
 				for i := range exact {
