@@ -74,11 +74,28 @@ func ChunkDocument(docID, text string, sections []Section, cfg ChunkConfig, coun
 		sections = []Section{{Start: 0, End: len(text)}}
 	}
 	var out []Chunk
-	for _, sec := range sections {
+	for i, sec := range sections {
 		if sec.Start < 0 || sec.End > len(text) || sec.Start >= sec.End {
 			continue
 		}
-		for _, parent := range packUnits(text, units(text, sec.Start, sec.End, paragraphBreaks), cfg.ParentTokens, 0, count) {
+		if i+1 < len(sections) && headingOnly(text[sec.Start:sec.End], sec.Path) && hasPrefix(sections[i+1].Path, sec.Path) {
+			// The body is in the subsections, whose paths (indexed with
+			// every child) carry this heading: a chunk holding only the
+			// heading would match its words and cite nothing.
+			continue
+		}
+		// A paragraph over the parent budget (a long table or list) is
+		// cut between its lines, not mid-row; one long line is still cut
+		// between words.
+		var paras []Span
+		for _, p := range units(text, sec.Start, sec.End, paragraphBreaks) {
+			if count(text[p.Start:p.End]) > cfg.ParentTokens {
+				paras = append(paras, units(text, p.Start, p.End, lineBreaks)...)
+				continue
+			}
+			paras = append(paras, p)
+		}
+		for _, parent := range packUnits(text, paras, cfg.ParentTokens, 0, count) {
 			sents := units(text, parent.Start, parent.End, sentenceBreaks)
 			for _, child := range packUnits(text, sents, cfg.ChildTokens, cfg.Overlap, count) {
 				if strings.TrimSpace(text[child.Start:child.End]) == "" {
@@ -90,6 +107,28 @@ func ChunkDocument(docID, text string, sections []Section, cfg ChunkConfig, coun
 		}
 	}
 	return out
+}
+
+// headingOnly reports whether a section's text is just its own heading.
+func headingOnly(s string, path []string) bool {
+	if len(path) == 0 {
+		return false
+	}
+	s = strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(s), "#"))
+	return s == strings.TrimSpace(path[len(path)-1])
+}
+
+// hasPrefix reports whether path starts with prefix (and is longer).
+func hasPrefix(path, prefix []string) bool {
+	if len(path) <= len(prefix) {
+		return false
+	}
+	for i := range prefix {
+		if path[i] != prefix[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func chunkID(doc string, s, e int) string {
@@ -151,6 +190,17 @@ func paragraphBreaks(s string) []int {
 			for i+1 < len(s) && s[i+1] == '\n' {
 				i++
 			}
+		}
+	}
+	return out
+}
+
+// lineBreaks cuts after every newline.
+func lineBreaks(s string) []int {
+	var out []int
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			out = append(out, i+1)
 		}
 	}
 	return out

@@ -48,3 +48,48 @@ func TestChunkDocument(t *testing.T) {
 		t.Fatalf("no overlap between %v and %v", chunks[0], chunks[1])
 	}
 }
+
+// TestChunkStructure checks the structural cuts: a table is cut between
+// rows, never inside one; a heading with no body of its own adds no chunk
+// (its subsections carry it in their paths) unless nothing follows it.
+func TestChunkStructure(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("Expense Policy\n\nApproval limits\n\nClaim total | Approver\n")
+	for i := range 30 {
+		b.WriteString("Up to " + itoa(1000*(i+1)) + " pounds | Approver number " + itoa(i) + " of the finance team\n")
+	}
+	b.WriteString("\nTravel\n\nRail for trips under 500 km.")
+	text := b.String()
+	lim := strings.Index(text, "Approval limits")
+	trv := strings.Index(text, "Travel")
+	secs := []Section{
+		{Path: []string{"Expense Policy"}, Start: 0, End: lim},
+		{Path: []string{"Expense Policy", "Approval limits"}, Start: lim, End: trv},
+		{Path: []string{"Expense Policy", "Travel"}, Start: trv, End: len(text)},
+	}
+	chunks := ChunkDocument("d", text, secs, ChunkConfig{ChildTokens: 40, ParentTokens: 120, Overlap: 8}, nil)
+	rows := 0
+	for _, c := range chunks {
+		body := text[c.Start:c.End]
+		if len(c.SectionPath) == 1 {
+			t.Errorf("a chunk for the heading-only section: %q", body)
+		}
+		if c.SectionPath[len(c.SectionPath)-1] != "Approval limits" {
+			continue
+		}
+		if c.Start > 0 && text[c.Start-1] != '\n' && !strings.HasPrefix(body, "Approval") {
+			t.Errorf("chunk starts inside a row: %q", body)
+		}
+		if c.End < len(text) && text[c.End] != '\n' {
+			t.Errorf("chunk ends inside a row: %q", body)
+		}
+		rows++
+	}
+	if rows < 3 {
+		t.Fatalf("the table gave %d chunks; want it cut into several", rows)
+	}
+	// A document that is only a heading still gives its one chunk.
+	if c := ChunkDocument("h", "Bicycle Policy", []Section{{Path: []string{"Bicycle Policy"}, Start: 0, End: 14}}, ChunkConfig{}, nil); len(c) != 1 {
+		t.Fatalf("heading-only document: %d chunks", len(c))
+	}
+}

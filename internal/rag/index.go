@@ -515,10 +515,17 @@ func (x *Index) deleteLocked(st *state, docID string) {
 	delete(st.DocDigests, docID)
 }
 
+// chunkerVersion is part of every document digest: bump it when a change
+// to chunking or analysis alters what an upsert stores, so the next dataset
+// upsert re-indexes documents it would otherwise skip as unchanged.
+const chunkerVersion = 2
+
 // docDigest identifies everything an upsert stores of a document: text,
-// source, metadata (JSON, so map order does not matter) and sections.
+// source, metadata (JSON, so map order does not matter) and sections, and
+// the chunker version.
 func docDigest(d Doc) string {
 	h := sha256.New()
+	fmt.Fprintf(h, "chunker %d\n", chunkerVersion)
 	meta, _ := json.Marshal(d.Metadata)
 	secs, _ := json.Marshal(d.Sections)
 	for _, part := range [][]byte{[]byte(d.Text), []byte(d.Source), meta, secs} {
