@@ -67,6 +67,7 @@ type IndexUpsert struct {
 	DatasetID string          `json:"dataset_id,omitempty" maxLength:"64"`
 	Version   string          `json:"version,omitempty" maxLength:"80" doc:"Dataset version; latest when omitted."`
 	Documents []rag.UpsertDoc `json:"documents,omitempty" maxItems:"10000"`
+	Delete    []string        `json:"delete,omitempty" maxItems:"10000" doc:"Document ids to remove (with or instead of documents; committed as one index version)."`
 }
 
 // IndexPatch is the body of PATCH /v1/indexes/{index_id}.
@@ -199,8 +200,12 @@ func (s *Server) registerIndexes(api huma.API) {
 			if err != nil {
 				return nil, err
 			}
-			if len(in.Body.Documents) == 0 && in.Body.DatasetID == "" && info.DatasetID == "" {
-				return nil, huma.Error422UnprocessableEntity("validation failed", fieldError("body.dataset_id", "give a dataset_id or documents"))
+			direct := len(in.Body.Documents) > 0 || len(in.Body.Delete) > 0
+			if !direct && in.Body.DatasetID == "" && info.DatasetID == "" {
+				return nil, huma.Error422UnprocessableEntity("validation failed", fieldError("body.dataset_id", "give a dataset_id, documents or delete"))
+			}
+			if direct && (in.Body.DatasetID != "" || in.Body.Version != "") {
+				return nil, huma.Error422UnprocessableEntity("validation failed", fieldError("body.dataset_id", "documents and delete exclude dataset_id and version"))
 			}
 			if in.Body.DatasetID != "" && s.datasets != nil {
 				if _, err := s.datasets.Get(ctx, p.OrgID, in.Body.DatasetID); err != nil {
@@ -211,7 +216,8 @@ func (s *Server) registerIndexes(api huma.API) {
 				return nil, huma.Error503ServiceUnavailable("job queue not configured")
 			}
 			j, err := s.jobs.Enqueue(ctx, jobs.EnqueueParams{OrgID: p.OrgID, ProjectID: info.ProjectID, ActorID: p.ActorID, Kind: rag.KindUpsert,
-				Payload: rag.UpsertPayload{IndexID: info.ID, DatasetID: in.Body.DatasetID, Version: in.Body.Version, Documents: in.Body.Documents}})
+				Payload: rag.UpsertPayload{IndexID: info.ID, DatasetID: in.Body.DatasetID, Version: in.Body.Version, Documents: in.Body.Documents,
+					Delete: in.Body.Delete}})
 			if err != nil {
 				return nil, s.problem(ctx, err)
 			}

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -427,6 +428,32 @@ func TestIndexesEndToEnd(t *testing.T) {
 			if err != nil || res.Version != pinned+2 || !strings.Contains(res.Hits[0].Text, "120 days") {
 				t.Fatalf("after unpinning: %v version %d hits %+v", err, res.Version, res.Hits)
 			}
+		})
+
+		t.Run("delete documents", func(t *testing.T) {
+			before, err := e.owner.GetIndex(ctx, bm.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			acc, err := e.owner.UpsertIndex(ctx, bm.ID, api.IndexUpsert{Delete: []string{"laptops", "no-such-doc"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitJob(t, e.owner, acc.JobID)
+			j, err := e.owner.GetJob(ctx, acc.JobID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var res rag.UpsertResult
+			if err := json.Unmarshal(j.Result, &res); err != nil || res.Deleted != 1 || res.Version != before.Stats.Version+1 {
+				t.Fatalf("delete result %s (%v); want 1 deleted in version %d", j.Result, err, before.Stats.Version+1)
+			}
+			hits, err := e.owner.SearchIndex(ctx, bm.ID, api.SearchRequest{Query: "stolen laptop remote wipe", K: 10})
+			if err != nil || contains(hitDocs(hits), "laptops") {
+				t.Fatalf("deleted document still found: %v %v", err, hitDocs(hits))
+			}
+			_, err = e.owner.UpsertIndex(ctx, bm.ID, api.IndexUpsert{Delete: []string{"refunds"}, DatasetID: "ds_x"})
+			wantStatus(t, err, 422)
 		})
 	})
 }

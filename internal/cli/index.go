@@ -146,20 +146,22 @@ func readDocsJSONL(r io.Reader) ([]rag.UpsertDoc, error) {
 
 func newIndexUpsertCmd(env *Env, conn *apiConn) *cobra.Command {
 	var datasetID, version, file string
+	var del []string
 	var logs, noWait bool
 	cmd := &cobra.Command{
 		Use:   "upsert INDEX_ID",
 		Short: "Index a dataset version (latest by default) or a JSONL file of documents, and follow the job",
 		Long: "Without --file the index takes the latest version of --dataset (or of the dataset it follows):\n" +
 			"new and changed documents are upserted, removed ones deleted. --file reads JSONL lines\n" +
-			"{\"id\",\"text\",\"source\"?,\"metadata\"?}. Exits 1 when the job failed.",
+			"{\"id\",\"text\",\"source\"?,\"metadata\"?}; --delete removes documents by id (alone or with --file,\n" +
+			"in one index version). Exits 1 when the job failed.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			in := api.IndexUpsert{DatasetID: datasetID, Version: version}
+			in := api.IndexUpsert{DatasetID: datasetID, Version: version, Delete: del}
+			if (file != "" || len(del) > 0) && (datasetID != "" || version != "") {
+				return &exitError{code: 2, err: fmt.Errorf("--file and --delete exclude --dataset and --version")}
+			}
 			if file != "" {
-				if datasetID != "" || version != "" {
-					return &exitError{code: 2, err: fmt.Errorf("--file excludes --dataset and --version")}
-				}
 				f, err := os.Open(file)
 				if err != nil {
 					return &exitError{code: 2, err: fmt.Errorf("--file: %w", err)}
@@ -198,6 +200,9 @@ func newIndexUpsertCmd(env *Env, conn *apiConn) *cobra.Command {
 			_ = json.Unmarshal(j.Result, &res)
 			return conn.emit(env.Stdout, res, func(tw *tabwriter.Writer) {
 				fmt.Fprintf(tw, "index %s version %d: %d documents upserted, %d chunks", args[0], res.Version, res.Documents, res.Chunks)
+				if res.DatasetVersion == "" && res.Deleted > 0 {
+					fmt.Fprintf(tw, ", %d documents deleted", res.Deleted)
+				}
 				if res.DatasetVersion != "" {
 					fmt.Fprintf(tw, " (dataset version %s: %d unchanged, %d deleted; lag %.1fs)", res.DatasetVersion, res.Unchanged, res.Deleted, res.LagSeconds)
 				}
@@ -209,6 +214,7 @@ func newIndexUpsertCmd(env *Env, conn *apiConn) *cobra.Command {
 	f.StringVar(&datasetID, "dataset", "", "dataset to index (default: the one the index follows)")
 	f.StringVar(&version, "version", "", "dataset version (default latest)")
 	f.StringVar(&file, "file", "", "JSONL documents to index instead of a dataset")
+	f.StringSliceVar(&del, "delete", nil, "document ids to remove (repeatable or comma-separated)")
 	f.BoolVar(&logs, "logs", false, "print the job's log lines")
 	f.BoolVar(&noWait, "no-wait", false, "print the job id and return")
 	return cmd

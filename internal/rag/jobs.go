@@ -16,6 +16,7 @@ type UpsertPayload struct {
 	DatasetID string      `json:"dataset_id,omitempty"`
 	Version   string      `json:"version,omitempty"`
 	Documents []UpsertDoc `json:"documents,omitempty"`
+	Delete    []string    `json:"delete,omitempty"`
 }
 
 // UpsertDoc is a document given directly to an upsert.
@@ -35,7 +36,7 @@ func (s *Service) RegisterJobs(q *jobs.Queue) {
 		}
 		var res *UpsertResult
 		var err error
-		if len(p.Documents) > 0 {
+		if len(p.Documents) > 0 || len(p.Delete) > 0 {
 			docs := make([]Doc, len(p.Documents))
 			for i, d := range p.Documents {
 				src := d.Source
@@ -45,7 +46,7 @@ func (s *Service) RegisterJobs(q *jobs.Queue) {
 				docs[i] = Doc{ID: d.ID, Text: d.Text, Source: src, Metadata: d.Metadata}
 			}
 			r.Progress(0.1, "chunking and embedding")
-			res, err = s.UpsertDocs(ctx, r.OrgID(), p.IndexID, docs)
+			res, err = s.UpsertDocs(ctx, r.OrgID(), p.IndexID, docs, p.Delete)
 		} else {
 			res, err = s.UpsertDataset(ctx, r.OrgID(), p.IndexID, p.DatasetID, p.Version, r.Progress)
 		}

@@ -286,7 +286,7 @@ type UpsertResult struct {
 	Version        int     `json:"version"`
 	Documents      int     `json:"documents" doc:"Documents chunked and indexed by this upsert (new or changed)."`
 	Unchanged      int     `json:"unchanged,omitempty" doc:"Dataset documents the index already held unchanged (skipped)."`
-	Deleted        int     `json:"deleted,omitempty" doc:"Documents removed because the dataset version no longer has them."`
+	Deleted        int     `json:"deleted,omitempty" doc:"Documents removed: named in delete, or no longer in the dataset version."`
 	Chunks         int     `json:"chunks"`
 	DatasetVersion string  `json:"dataset_version,omitempty"`
 	LagSeconds     float64 `json:"lag_seconds"`
@@ -376,8 +376,9 @@ func (s *Service) UpsertDataset(ctx context.Context, orgID, id, datasetID, ref s
 		LagSeconds: now.Sub(v.CreatedAt).Seconds()}, nil
 }
 
-// UpsertDocs indexes documents given directly.
-func (s *Service) UpsertDocs(ctx context.Context, orgID, id string, docs []Doc) (*UpsertResult, error) {
+// UpsertDocs indexes documents given directly and deletes the documents
+// with ids del, in one new version.
+func (s *Service) UpsertDocs(ctx context.Context, orgID, id string, docs []Doc, del []string) (*UpsertResult, error) {
 	info, err := s.Get(ctx, orgID, id)
 	if err != nil {
 		return nil, err
@@ -386,13 +387,21 @@ func (s *Service) UpsertDocs(ctx context.Context, orgID, id string, docs []Doc) 
 	if err != nil {
 		return nil, err
 	}
-	ver, err := x.Upsert(ctx, docs)
+	deleted := 0
+	x.mu.RLock()
+	for _, d := range del {
+		if _, ok := x.st.DocOrds[d]; ok {
+			deleted++
+		}
+	}
+	x.mu.RUnlock()
+	ver, err := x.Replace(ctx, docs, del)
 	if err != nil {
 		return nil, err
 	}
 	now := store.FormatTime(time.Now().UTC())
 	s.DB.SQL.ExecContext(ctx, s.DB.Rebind(`UPDATE retrieval_indexes SET last_upsert_at = ?, updated_at = ? WHERE id = ?`), now, now, id)
-	return &UpsertResult{Version: ver, Documents: len(docs), Chunks: x.Stats().Chunks}, nil
+	return &UpsertResult{Version: ver, Documents: len(docs), Deleted: deleted, Chunks: x.Stats().Chunks}, nil
 }
 
 // flatMeta keeps the scalar metadata fields a filter can use.
