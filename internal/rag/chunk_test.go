@@ -1,6 +1,7 @@
 package rag
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -91,5 +92,35 @@ func TestChunkStructure(t *testing.T) {
 	// A document that is only a heading still gives its one chunk.
 	if c := ChunkDocument("h", "Bicycle Policy", []Section{{Path: []string{"Bicycle Policy"}, Start: 0, End: 14}}, ChunkConfig{}, nil); len(c) != 1 {
 		t.Fatalf("heading-only document: %d chunks", len(c))
+	}
+}
+
+// TestCitationSpans checks that a hit's span counts characters and its
+// byte_span bytes, on text where the two differ.
+func TestCitationSpans(t *testing.T) {
+	ctx := context.Background()
+	x, err := Create(t.TempDir(), Config{Chunking: ChunkConfig{ChildTokens: 12}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "Approval limits\n\nClaims up to £2,500 need a line manager. Über £10,000 the CFO signs — café receipts included.\n\nRéservations d'hôtel: 200 € per night."
+	if _, err := x.Upsert(ctx, []Doc{{ID: "d", Source: "expense.md", Text: text}}); err != nil {
+		t.Fatal(err)
+	}
+	runes := []rune(text)
+	for _, q := range []string{"CFO café receipts", "hôtel night", "line manager"} {
+		hits, err := x.Search(ctx, Query{Text: q, K: 3})
+		if err != nil || len(hits) == 0 {
+			t.Fatalf("%q: %v %v", q, hits, err)
+		}
+		for _, h := range hits {
+			c, b := h.Citation.Span, h.Citation.ByteSpan
+			if got := string(runes[c[0]:c[1]]); got != h.Text {
+				t.Errorf("%q: span %v gives %q, want the hit's text %q", q, c, got, h.Text)
+			}
+			if got := text[b[0]:b[1]]; got != h.Text {
+				t.Errorf("%q: byte_span %v gives %q, want %q", q, b, got, h.Text)
+			}
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Embedder turns texts into vectors (the native encoder or an
@@ -89,15 +90,18 @@ type Doc struct {
 
 // ChunkRecord is a stored chunk.
 type ChunkRecord struct {
-	ID          string
-	DocID       string
-	Source      string
-	Start, End  int
-	Parent      int // index into the parents table
-	SectionPath []string
-	AccessTag   string
-	Metadata    map[string]any
-	Text        string
+	ID         string
+	DocID      string
+	Source     string
+	Start, End int // byte offsets in the document text
+	// CharStart and CharEnd are the same span in characters (Unicode
+	// code points); both 0 in snapshots written before they were kept.
+	CharStart, CharEnd int
+	Parent             int // index into the parents table
+	SectionPath        []string
+	AccessTag          string
+	Metadata           map[string]any
+	Text               string
 }
 
 // state is everything a version persists.
@@ -303,6 +307,30 @@ func (x *Index) save(st *state) error {
 	return nil
 }
 
+// charOffsets maps byte offsets of text to character (code point) offsets.
+func charOffsets(text string) func(int) int {
+	ascii := true
+	for i := 0; i < len(text); i++ {
+		if text[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return func(b int) int { return b }
+	}
+	idx := make([]int32, len(text)+1) // idx[b]: code points that start before byte b
+	n := int32(0)
+	for i := 0; i < len(text); i++ {
+		idx[i] = n
+		if utf8.RuneStart(text[i]) {
+			n++
+		}
+	}
+	idx[len(text)] = n
+	return func(b int) int { return int(idx[b]) }
+}
+
 // readPinned returns the version named by dir/PINNED, or 0.
 func readPinned(dir string) int {
 	b, err := os.ReadFile(filepath.Join(dir, "PINNED"))
@@ -442,6 +470,7 @@ func (x *Index) Replace(ctx context.Context, docs []Doc, del []string) (int, err
 			tag = DefaultAccessTag
 		}
 		parents := map[[2]int]int{}
+		char := charOffsets(p.doc.Text)
 		for i, c := range p.chunks {
 			key := [2]int{c.ParentStart, c.ParentEnd}
 			pi, ok := parents[key]
@@ -455,6 +484,7 @@ func (x *Index) Replace(ctx context.Context, docs []Doc, del []string) (int, err
 				vecs = append(vecs, p.vecs[i])
 			}
 			st.Chunks = append(st.Chunks, ChunkRecord{ID: c.ID, DocID: p.doc.ID, Source: p.doc.Source, Start: c.Start, End: c.End,
+				CharStart: char(c.Start), CharEnd: char(c.End),
 				Parent: pi, SectionPath: c.SectionPath, AccessTag: tag, Metadata: p.doc.Metadata, Text: p.doc.Text[c.Start:c.End]})
 			st.DocOrds[p.doc.ID] = append(st.DocOrds[p.doc.ID], ord)
 		}
@@ -518,7 +548,7 @@ func (x *Index) deleteLocked(st *state, docID string) {
 // chunkerVersion is part of every document digest: bump it when a change
 // to chunking or analysis alters what an upsert stores, so the next dataset
 // upsert re-indexes documents it would otherwise skip as unchanged.
-const chunkerVersion = 2
+const chunkerVersion = 3
 
 // docDigest identifies everything an upsert stores of a document: text,
 // source, metadata (JSON, so map order does not matter) and sections, and

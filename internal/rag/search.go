@@ -45,7 +45,10 @@ type Citation struct {
 	DocumentID  string   `json:"document_id"`
 	Source      string   `json:"source"`
 	SectionPath []string `json:"section_path"`
-	Span        [2]int   `json:"span"`
+	// Span is the chunk's [start, end) in characters (Unicode code points)
+	// of the indexed document text; ByteSpan the same in UTF-8 bytes.
+	Span     [2]int `json:"span" doc:"[start, end) of the chunk in characters (Unicode code points) of the indexed document text."`
+	ByteSpan [2]int `json:"byte_span" doc:"The same span in UTF-8 bytes."`
 }
 
 // ErrQuery reports an invalid query; *QueryError names the field.
@@ -170,7 +173,7 @@ func (x *Index) SearchResult(ctx context.Context, q Query) (*Result, error) {
 	for _, s := range fused {
 		c := st.Chunks[s.Ord]
 		hits = append(hits, Hit{Score: s.Score, ChunkID: c.ID, Text: c.Text, ParentText: st.Parents[c.Parent],
-			Citation: Citation{DocumentID: c.DocID, Source: c.Source, SectionPath: c.SectionPath, Span: [2]int{c.Start, c.End}}})
+			Citation: citation(c)})
 	}
 	res := &Result{Version: st.Version}
 	if q.Rerank != nil && x.rr != nil && len(hits) > 0 {
@@ -282,6 +285,18 @@ func RRF(lists [][]Scored, k float64) []Scored {
 		}
 	}
 	return sortScores(sum)
+}
+
+// citation is where a stored chunk comes from. Snapshots written before
+// character offsets were kept report the byte span in both fields until
+// their documents are upserted again.
+func citation(c ChunkRecord) Citation {
+	cit := Citation{DocumentID: c.DocID, Source: c.Source, SectionPath: c.SectionPath,
+		Span: [2]int{c.CharStart, c.CharEnd}, ByteSpan: [2]int{c.Start, c.End}}
+	if c.CharEnd == 0 && c.End > 0 {
+		cit.Span = cit.ByteSpan
+	}
+	return cit
 }
 
 // WeightedRRF is RRF with each list's contributions scaled by its weight,
