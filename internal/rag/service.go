@@ -366,14 +366,23 @@ func (s *Service) UpsertDataset(ctx context.Context, orgID, id, datasetID, ref s
 		}
 	}
 	now := time.Now().UTC()
-	_, err = s.DB.SQL.ExecContext(ctx, s.DB.Rebind(`UPDATE retrieval_indexes SET dataset_id = ?, dataset_version = ?, last_upsert_at = ?, updated_at = ? WHERE id = ?`),
-		datasetID, v.Version, store.FormatTime(now), store.FormatTime(now), id)
+	indexedAt := now
+	if datasetID == info.DatasetID && v.Version == info.DatasetVersion && info.LastUpsertAt != nil {
+		indexedAt = *info.LastUpsertAt
+		// The version was indexed before: last_upsert_at keeps the end of
+		// the upsert that first indexed it, so the upsert lag measures how
+		// long the version waited, not when it was last re-read.
+		_, err = s.DB.SQL.ExecContext(ctx, s.DB.Rebind(`UPDATE retrieval_indexes SET updated_at = ? WHERE id = ?`), store.FormatTime(now), id)
+	} else {
+		_, err = s.DB.SQL.ExecContext(ctx, s.DB.Rebind(`UPDATE retrieval_indexes SET dataset_id = ?, dataset_version = ?, last_upsert_at = ?, updated_at = ? WHERE id = ?`),
+			datasetID, v.Version, store.FormatTime(now), store.FormatTime(now), id)
+	}
 	if err != nil {
 		return nil, err
 	}
 	st := x.Stats()
 	return &UpsertResult{Version: ver, Documents: len(changed), Unchanged: unchanged, Deleted: len(stale), Chunks: st.Chunks, DatasetVersion: v.Version,
-		LagSeconds: now.Sub(v.CreatedAt).Seconds()}, nil
+		LagSeconds: max(0, indexedAt.Sub(v.CreatedAt).Seconds())}, nil
 }
 
 // UpsertDocs indexes documents given directly and deletes the documents
@@ -400,7 +409,13 @@ func (s *Service) UpsertDocs(ctx context.Context, orgID, id string, docs []Doc, 
 		return nil, err
 	}
 	now := store.FormatTime(time.Now().UTC())
-	s.DB.SQL.ExecContext(ctx, s.DB.Rebind(`UPDATE retrieval_indexes SET last_upsert_at = ?, updated_at = ? WHERE id = ?`), now, now, id)
+	if info.DatasetVersion == "" {
+		s.DB.SQL.ExecContext(ctx, s.DB.Rebind(`UPDATE retrieval_indexes SET last_upsert_at = ?, updated_at = ? WHERE id = ?`), now, now, id)
+	} else {
+		// An index that follows a dataset keeps last_upsert_at for the
+		// dataset version it indexed (see UpsertDataset).
+		s.DB.SQL.ExecContext(ctx, s.DB.Rebind(`UPDATE retrieval_indexes SET updated_at = ? WHERE id = ?`), now, id)
+	}
 	return &UpsertResult{Version: ver, Documents: len(docs), Deleted: deleted, Chunks: x.Stats().Chunks}, nil
 }
 
