@@ -124,14 +124,33 @@ func TestUpsertBatchInsertion(t *testing.T) {
 	if recall < 0.95 || recall < ref-0.03 {
 		t.Fatalf("recall@10 = %.3f after batch upserts, %.3f for a serial graph", recall, ref)
 	}
-	// Every live chunk is its own nearest neighbour.
+	// Every live chunk (replaced ones in their new version) is in the graph:
+	// a search for its own vector finds it in the top 10. HNSW is
+	// approximate and a parallel build is not deterministic, so the top 1
+	// may rarely be a near neighbour instead; at most one of the sampled
+	// chunks may miss it.
+	misses := 0
 	for i := 3; i < n; i += 101 {
 		text := fmt.Sprintf("doc %d", i)
 		if i%10 == 0 {
 			text += " v2"
 		}
-		if got := st.HNSW.Search(emb.vecs[text], 1, 0, nil); len(got) != 1 || st.Chunks[got[0].Ord].Text != text {
-			t.Fatalf("self search %q = %v", text, got)
+		got := st.HNSW.Search(emb.vecs[text], 10, 0, nil)
+		at := -1
+		for r, g := range got {
+			if st.Chunks[g.Ord].Text == text {
+				at = r
+				break
+			}
 		}
+		if at < 0 {
+			t.Fatalf("self search %q: not in the top 10 %v", text, got)
+		}
+		if at > 0 {
+			misses++
+		}
+	}
+	if misses > 1 {
+		t.Fatalf("self search: %d sampled chunks are not their own nearest neighbour", misses)
 	}
 }
