@@ -101,17 +101,7 @@ func TestResumeAfterKill9(t *testing.T) {
 			f := newFixture(t, db)
 
 			// Uninterrupted reference run, in this process.
-			q0 := f.queue("w0")
-			wctx, stop := context.WithCancel(ctx)
-			done := make(chan struct{})
-			go func() { q0.Work(wctx, 1); close(done) }()
-			ref, err := f.svc.Create(ctx, f.orgID, "usr_test", f.project, f.spec())
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := waitRun(t, f.svc, f.orgID, ref.RunID)
-			stop()
-			<-done
+			want := f.referenceRun(t)
 
 			// The same spec in a worker process, killed in step 6.
 			run, err := f.svc.Create(ctx, f.orgID, "usr_test", f.project, f.spec())

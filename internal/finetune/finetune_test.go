@@ -138,6 +138,22 @@ func (f *fixture) spec() finetune.RunSpec {
 		Train: finetune.TrainSpec{DatasetID: f.ds.ID, Epochs: 2, BatchSize: 4, LR: 0.02, CheckpointEvery: 4, Seed: &seed}}
 }
 
+// referenceRun runs f.spec() to its end on a worker of this process: the
+// uninterrupted run the resume tests compare against.
+func (f *fixture) referenceRun(t *testing.T) *finetune.Run {
+	t.Helper()
+	q0 := f.queue("w0")
+	wctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { q0.Work(wctx, 1); close(done) }()
+	defer func() { stop(); <-done }()
+	ref, err := f.svc.Create(context.Background(), f.orgID, "usr_test", f.project, f.spec())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return waitRun(t, f.svc, f.orgID, ref.RunID)
+}
+
 func waitRun(t *testing.T, svc *finetune.Service, orgID, id string) *finetune.Run {
 	t.Helper()
 	deadline := time.Now().Add(45 * time.Second)
@@ -169,17 +185,7 @@ func TestResumeAfterWorkerDies(t *testing.T) {
 		f := newFixture(t, db)
 
 		// Uninterrupted reference run.
-		q0 := f.queue("w0")
-		wctx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { q0.Work(wctx, 1); close(done) }()
-		ref, err := f.svc.Create(ctx, f.orgID, "usr_test", f.project, f.spec())
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := waitRun(t, f.svc, f.orgID, ref.RunID)
-		stop()
-		<-done
+		want := f.referenceRun(t)
 
 		// Interrupted run: worker 1 stops during step 6.
 		q1 := f.queue("w1")
@@ -325,17 +331,7 @@ func TestResumeAfterLeaseLost(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		f := newFixture(t, db)
-		q0 := f.queue("w0")
-		wctx, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { q0.Work(wctx, 1); close(done) }()
-		ref, err := f.svc.Create(ctx, f.orgID, "usr_test", f.project, f.spec())
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := waitRun(t, f.svc, f.orgID, ref.RunID)
-		stop()
-		<-done
+		want := f.referenceRun(t)
 
 		reclaim := make(chan struct{})
 		var once sync.Once
