@@ -40,7 +40,6 @@ type benchSearchSweep struct {
 	EfSearch int     `json:"ef_search"`
 	EfUpper  int     `json:"ef_upper"`
 	Int8     bool    `json:"int8"`
-	Router   int     `json:"router,omitempty"`
 	Recall10 float64 `json:"recall@10"`
 	P50ms    float64 `json:"p50_ms"`
 	P95ms    float64 `json:"p95_ms"`
@@ -217,7 +216,7 @@ func measure(path string, chunks, nq, conc int, fn func(i int)) benchSearchLaten
 
 func newBenchSearchCmd(env *Env) *cobra.Command {
 	var chunks, denseChunks, dim, conc, nq, vocab, efSearch, buildWorkers, buildProcs, hnswM, efConstruction int
-	var efSweep, efUpperSweep, routerSweep []int
+	var efSweep, efUpperSweep []int
 	var clusterSize int
 	var efUpper int
 	var int8Walk bool
@@ -369,22 +368,19 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 				if int8Walk {
 					modes = append(modes, true)
 				}
-				for _, rt := range append([]int{0}, routerSweep...) {
-					h.Router = rt
-					for _, q8 := range modes {
-						h.Int8 = q8
-						for _, eu := range append([]int{efUpper}, efUpperSweep...) {
-							h.EfUpper = eu
-							for _, ef := range efSweep {
-								r := measure(fmt.Sprintf("dense ef %d", ef), denseChunks, nq, 1, func(i int) { h.Search(qvecs[i], 10, ef, nil) })
-								row := benchSearchSweep{EfSearch: ef, EfUpper: eu, Int8: q8, Router: rt, Recall10: recall(ef), P50ms: r.P50ms, P95ms: r.P95ms, P99ms: r.P99ms}
-								logf("dense efSearch %d efUpper %d int8 %v router %d: recall@10 %.3f, p50 %.2f ms, p95 %.2f ms, p99 %.2f ms", ef, eu, q8, rt, row.Recall10, row.P50ms, row.P95ms, row.P99ms)
-								rep.EfSweep = append(rep.EfSweep, row)
-							}
+				for _, q8 := range modes {
+					h.Int8 = q8
+					for _, eu := range append([]int{efUpper}, efUpperSweep...) {
+						h.EfUpper = eu
+						for _, ef := range efSweep {
+							r := measure(fmt.Sprintf("dense ef %d", ef), denseChunks, nq, 1, func(i int) { h.Search(qvecs[i], 10, ef, nil) })
+							row := benchSearchSweep{EfSearch: ef, EfUpper: eu, Int8: q8, Recall10: recall(ef), P50ms: r.P50ms, P95ms: r.P95ms, P99ms: r.P99ms}
+							logf("dense efSearch %d efUpper %d int8 %v: recall@10 %.3f, p50 %.2f ms, p95 %.2f ms, p99 %.2f ms", ef, eu, q8, row.Recall10, row.P50ms, row.P95ms, row.P99ms)
+							rep.EfSweep = append(rep.EfSweep, row)
 						}
 					}
 				}
-				h.EfUpper, h.Int8, h.Router = efUpper, int8Walk, 0
+				h.EfUpper, h.Int8 = efUpper, int8Walk
 				vecs = nil
 			}
 			var rr rag.Reranker
@@ -548,7 +544,6 @@ func newBenchSearchCmd(env *Env) *cobra.Command {
 	f.IntVar(&efUpper, "ef-upper", 0, "HNSW layer-1 beam width at search time (0: greedy)")
 	f.IntSliceVar(&efUpperSweep, "ef-upper-sweep", nil, "with --ef-sweep, repeat the sweep at each of these layer-1 beam widths")
 	f.IntVar(&clusterSize, "cluster-size", 100, "mean vectors per cluster of the dense generator (N/cluster-size centres); 10 at 100k gives the 10,000 centres of 1M at the default")
-	f.IntSliceVar(&routerSweep, "router-sweep", nil, "with --ef-sweep, repeat the sweep seeding each search from a scan of every N-th vector (HNSW.Router), for each N given")
 	f.IntSliceVar(&efSweep, "ef-sweep", nil, "also report recall@10 and single-threaded dense latency at each of these efSearch values")
 	f.IntVar(&buildWorkers, "build-workers", 0, "goroutines inserting into HNSW (0: GOMAXPROCS)")
 	f.IntVar(&buildProcs, "build-procs", 0, "GOMAXPROCS during the HNSW build only (0: unchanged), to build on a big machine and query on few cores")

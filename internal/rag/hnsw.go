@@ -42,15 +42,6 @@ type HNSW struct {
 	// distance) and re-score the final candidates in float32. The copies
 	// are derived, not persisted. Insertion always uses float32.
 	Int8 bool
-	// Router, when > 0, seeds each search from a brute-force scan of every
-	// Router-th node (int8 copies in one contiguous table, derived at first
-	// search, not persisted): the RouterSeeds nearest of them enter the
-	// layer-0 beam beside the greedy descent's node. On data of many
-	// well-separated clusters the scan lands in the query's cluster where
-	// the sparse upper layers give no direction. Experimental; off by
-	// default.
-	Router      int
-	RouterSeeds int // default 8
 
 	Vecs     []float32 // [n×Dim], normalised
 	Deleted  []bool
@@ -69,13 +60,6 @@ type HNSW struct {
 	q8      []int8    // [n×Dim] when Int8
 	q8scale []float32 // [n]
 	q8mu    sync.Mutex
-
-	rtIDs   []int32   // router sample (every Router-th node)
-	rtQ     []int8    // [len(rtIDs)×Dim]
-	rtScale []float32 // [len(rtIDs)]
-	rtN     int       // nodes the sample was drawn from
-	rtEvery int
-	rtmu    sync.Mutex
 
 	rng     *rand.Rand
 	scratch sync.Pool
@@ -259,41 +243,6 @@ func quantizeRow(q []int8, v []float32) ([]int8, float32) {
 		q = append(q, int8(max(-127, min(127, math.Round(float64(x*inv))))))
 	}
 	return q, s
-}
-
-// routerSeeds scans the router sample for the k nodes nearest qn, exact
-// distances, nearest first.
-func (h *HNSW) routerSeeds(qn []float32, k int, out []cand) []cand {
-	h.rtmu.Lock()
-	if h.rtEvery != h.Router || h.rtN != len(h.Deleted) {
-		if h.rtEvery != h.Router {
-			h.rtIDs, h.rtQ, h.rtScale, h.rtN = nil, nil, nil, 0
-		}
-		h.rtEvery = h.Router
-		for i := (h.rtN + h.Router - 1) / h.Router * h.Router; i < len(h.Deleted); i += h.Router {
-			var sc float32
-			h.rtQ, sc = quantizeRow(h.rtQ, h.vec(int32(i)))
-			h.rtIDs = append(h.rtIDs, int32(i))
-			h.rtScale = append(h.rtScale, sc)
-		}
-		h.rtN = len(h.Deleted)
-	}
-	ids, q, scale := h.rtIDs, h.rtQ, h.rtScale
-	h.rtmu.Unlock()
-	top := candHeap{a: out[:0], max: true}
-	for j, id := range ids {
-		d := 1 - scale[j]*tensor.DotQ8(q[j*h.Dim:(j+1)*h.Dim], qn)
-		if len(top.a) < k {
-			top.push(cand{id, d})
-		} else if d < top.a[0].d {
-			top.pop()
-			top.push(cand{id, d})
-		}
-	}
-	for i := range top.a {
-		top.a[i].d = h.dist(qn, top.a[i].id)
-	}
-	return top.a
 }
 
 // quantize brings the int8 copies up to date with Vecs (q8mu orders
@@ -767,20 +716,6 @@ func (h *HNSW) Search(q []float32, k, ef int, filter func(ord int) bool) []Score
 	eps := []cand{ep}
 	if low == 1 && h.MaxLevel >= 1 {
 		eps = h.searchLayerD(qn, eps, h.EfUpper, 1, nil, false, nil, dist)
-	}
-	if h.Router > 0 {
-		seeds := h.RouterSeeds
-		if seeds <= 0 {
-			seeds = 8
-		}
-		for _, c := range h.routerSeeds(qn, seeds, nil) {
-			if !slices.ContainsFunc(eps, func(e cand) bool { return e.id == c.id }) {
-				if h.Int8 {
-					c.d = dist(qn, c.id)
-				}
-				eps = append(eps, c)
-			}
-		}
 	}
 	res := h.searchLayerD(qn, eps, ef, 0, accept, false, nil, dist)
 	if h.Int8 {

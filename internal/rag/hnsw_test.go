@@ -6,7 +6,6 @@ import (
 	"errors"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -243,58 +242,5 @@ func TestHNSWSnapshotFormats(t *testing.T) {
 	}
 	if got := fromOld.Search(vs[0], 2, 0, nil); len(got) != 2 || (got[0].Ord != 0 && got[0].Ord != 600) {
 		t.Fatalf("search after conversion: %v", got)
-	}
-}
-
-// TestHNSWRouter seeds searches from a scan of every 8th node: results stay
-// valid (no duplicates, no deleted nodes, self found first), recall does
-// not drop, and the scan table follows inserts.
-func TestHNSWRouter(t *testing.T) {
-	dim := 32
-	vs := randVecs(2000, dim, 41)
-	h := NewHNSW(dim, 8, 64, 32, 3)
-	h.AddBatch(vs[:1500], 2, nil)
-	queries := randVecs(40, dim, 42)
-	base := recallAt10(t, h, queries, 32)
-	h.Router = 8
-	h.Delete(10)
-	routed := recallAt10(t, h, queries, 32)
-	t.Logf("recall@10 at ef 32: %.3f plain, %.3f routed", base, routed)
-	if routed < base-0.02 {
-		t.Fatalf("recall@10 %.3f with the router, %.3f without", routed, base)
-	}
-	h.AddBatch(vs[1500:], 2, nil)
-	for _, i := range []int{0, 10, 1499, 1500, 1999} {
-		got := h.Search(vs[i], 5, 0, nil)
-		seen := map[int]bool{}
-		for _, s := range got {
-			if seen[s.Ord] || s.Ord == 10 {
-				t.Fatalf("search %d: %v (duplicate or deleted)", i, got)
-			}
-			seen[s.Ord] = true
-		}
-		if i != 10 && got[0].Ord != i {
-			t.Fatalf("self search %d = %v", i, got)
-		}
-	}
-	if h.rtN != 2000 || len(h.rtIDs) != 250 {
-		t.Fatalf("router table covers %d nodes with %d entries", h.rtN, len(h.rtIDs))
-	}
-	// Concurrent searches race to rebuild the table for a new rate (run
-	// with -race).
-	h.Router = 5
-	var wg sync.WaitGroup
-	for g := range 4 {
-		wg.Go(func() {
-			for _, q := range queries[g*10 : g*10+10] {
-				if got := h.Search(q, 10, 32, nil); len(got) != 10 {
-					t.Errorf("%d results", len(got))
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if len(h.rtIDs) != 400 {
-		t.Fatalf("router table of %d entries at 1 in 5", len(h.rtIDs))
 	}
 }
