@@ -165,23 +165,7 @@ func TestResumeAfterKill9(t *testing.T) {
 			<-done2
 
 			t.Logf("final loss after kill -9 and resume %.9g, uninterrupted %.9g", got.Metrics.FinalLoss, want.Metrics.FinalLoss)
-			if got.Metrics.ResumedFrom != 4 {
-				t.Errorf("resumed from step %d, want 4", got.Metrics.ResumedFrom)
-			}
-			if got.Metrics.Step != 8 || want.Metrics.Step != 8 {
-				t.Fatalf("steps %d vs %d, want 8", got.Metrics.Step, want.Metrics.Step)
-			}
-			if got.Metrics.FinalLoss != want.Metrics.FinalLoss {
-				t.Fatalf("final loss after resume %.9g, uninterrupted %.9g", got.Metrics.FinalLoss, want.Metrics.FinalLoss)
-			}
-			if len(got.Metrics.History) != 8 {
-				t.Fatalf("history has %d points, want 8", len(got.Metrics.History))
-			}
-			for i, p := range got.Metrics.History {
-				if p.Step != i+1 || p.Loss != want.Metrics.History[i].Loss {
-					t.Fatalf("history point %d: step %d loss %g, uninterrupted %g", i, p.Step, p.Loss, want.Metrics.History[i].Loss)
-				}
-			}
+			checkResumed(t, got, want)
 			j, err := q2.Get(ctx, f.orgID, got.JobID)
 			if err != nil || j.Attempts != 2 {
 				t.Fatalf("job %+v %v, want 2 attempts", j, err)

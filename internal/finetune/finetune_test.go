@@ -154,6 +154,29 @@ func (f *fixture) referenceRun(t *testing.T) *finetune.Run {
 	return waitRun(t, f.svc, f.orgID, ref.RunID)
 }
 
+// checkResumed asserts that got, resumed from its step-4 checkpoint, ran
+// the same 8 steps as the uninterrupted run want, to the same losses.
+func checkResumed(t *testing.T, got, want *finetune.Run) {
+	t.Helper()
+	if got.Metrics.ResumedFrom != 4 {
+		t.Errorf("resumed from step %d, want 4", got.Metrics.ResumedFrom)
+	}
+	if got.Metrics.Step != 8 || want.Metrics.Step != 8 {
+		t.Fatalf("steps %d vs %d, want 8", got.Metrics.Step, want.Metrics.Step)
+	}
+	if got.Metrics.FinalLoss != want.Metrics.FinalLoss {
+		t.Fatalf("final loss after resume %.9g, uninterrupted %.9g", got.Metrics.FinalLoss, want.Metrics.FinalLoss)
+	}
+	if len(got.Metrics.History) != 8 {
+		t.Fatalf("history has %d points, want 8", len(got.Metrics.History))
+	}
+	for i, p := range got.Metrics.History {
+		if p.Step != i+1 || p.Loss != want.Metrics.History[i].Loss {
+			t.Fatalf("history point %d: step %d loss %g, uninterrupted %g", i, p.Step, p.Loss, want.Metrics.History[i].Loss)
+		}
+	}
+}
+
 func waitRun(t *testing.T, svc *finetune.Service, orgID, id string) *finetune.Run {
 	t.Helper()
 	deadline := time.Now().Add(45 * time.Second)
@@ -222,23 +245,7 @@ func TestResumeAfterWorkerDies(t *testing.T) {
 		stop2()
 		<-done2
 
-		if got.Metrics.ResumedFrom != 4 {
-			t.Errorf("resumed from step %d, want 4", got.Metrics.ResumedFrom)
-		}
-		if got.Metrics.Step != want.Metrics.Step || got.Metrics.Step != 8 {
-			t.Fatalf("steps %d vs %d, want 8", got.Metrics.Step, want.Metrics.Step)
-		}
-		if got.Metrics.FinalLoss != want.Metrics.FinalLoss {
-			t.Fatalf("final loss after resume %.9g, uninterrupted %.9g", got.Metrics.FinalLoss, want.Metrics.FinalLoss)
-		}
-		if len(got.Metrics.History) != 8 {
-			t.Fatalf("history has %d points, want 8", len(got.Metrics.History))
-		}
-		for i, p := range got.Metrics.History {
-			if p.Step != i+1 || p.Loss != want.Metrics.History[i].Loss {
-				t.Fatalf("history point %d: step %d loss %g, uninterrupted %g", i, p.Step, p.Loss, want.Metrics.History[i].Loss)
-			}
-		}
+		checkResumed(t, got, want)
 		if want.Metrics.History[0].Loss <= want.Metrics.FinalLoss {
 			t.Errorf("loss did not fall: %g → %g", want.Metrics.History[0].Loss, want.Metrics.FinalLoss)
 		}
