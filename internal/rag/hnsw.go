@@ -599,28 +599,32 @@ func (h *HNSW) insert(id int32, locked bool) {
 	for l := maxLevel; l > lvl; l-- {
 		ep = h.greedy(q, ep, l, locked, &gbuf)
 	}
+	// Search every layer first, then fill id's own rows, then link its
+	// neighbours to it: id becomes reachable only once all its rows are
+	// filled. Linking layer by layer let a concurrent search descend
+	// through id on an upper layer into its still empty lower rows, a dead
+	// end that left the nodes inserted from there with a handful of links.
 	eps := []cand{ep}
 	var w, cs []cand
-	var sel []int32
-	for l := min(lvl, maxLevel); l >= 0; l-- {
+	top := min(lvl, maxLevel)
+	sels := make([][]int32, top+1)
+	for l := top; l >= 0; l-- {
 		w = h.searchLayer(q, eps, h.EfConstruction, l, nil, locked, w[:0])
-		if locked {
-			// A concurrent insert may already have linked to id.
-			w = slices.DeleteFunc(w, func(c cand) bool { return c.id == id })
-			if len(w) == 0 {
-				w = append(w, eps...)
-			}
-		}
-		sel = h.selectNeighbors(w, h.M, sel[:0])
-		if locked {
-			h.locks[id].Lock()
-		}
+		sels[l] = h.selectNeighbors(w, h.M, nil)
+		eps = append(eps[:0], w...)
+	}
+	if locked {
+		h.locks[id].Lock()
+	}
+	for l, sel := range sels {
 		row := h.row(id, l)
 		row[0] = int32(copy(row[1:], sel))
-		if locked {
-			h.locks[id].Unlock()
-		}
-		for _, nb := range sel {
+	}
+	if locked {
+		h.locks[id].Unlock()
+	}
+	for l := top; l >= 0; l-- {
+		for _, nb := range sels[l] {
 			if locked {
 				h.locks[nb].Lock()
 			}
@@ -647,7 +651,6 @@ func (h *HNSW) insert(id int32, locked bool) {
 				h.locks[nb].Unlock()
 			}
 		}
-		eps = append(eps[:0], w...)
 	}
 	if lvl > maxLevel {
 		h.Entry, h.MaxLevel = id, lvl
