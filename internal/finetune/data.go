@@ -65,10 +65,60 @@ func toTrainRecord(r dataset.Record) train.Record {
 	return out
 }
 
+// teachFunc answers prompts (token ids) with the teacher's responses, in
+// order: the targets of sequence-level distillation.
+type teachFunc func(ctx context.Context, prompts [][]int) ([][]int, error)
+
+// prompted is a training record of sequence-level distillation: its prompt
+// waits for the teacher's answer.
+type prompted struct {
+	item   string // dataset item id, for errors
+	prompt []int
+}
+
+// answered turns the prompts of sets into SFT examples of the teacher's
+// answers, asking teach once for all of them (one pass of batched decoding,
+// one progress count).
+func answered(ctx context.Context, teach teachFunc, fm train.Formatter, sets ...[]prompted) ([][]train.Example, error) {
+	var all [][]int
+	for _, set := range sets {
+		for _, p := range set {
+			all = append(all, p.prompt)
+		}
+	}
+	out := make([][]train.Example, len(sets))
+	if len(all) == 0 {
+		return out, nil
+	}
+	answers, err := teach(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	if len(answers) != len(all) {
+		return nil, fmt.Errorf("finetune: teacher answered %d of %d prompts", len(answers), len(all))
+	}
+	k := 0
+	for i, set := range sets {
+		for _, p := range set {
+			ex, err := train.FromPromptResponse(p.prompt, answers[k], fm.MaxLen)
+			if err != nil {
+				return nil, fmt.Errorf("%w: item %s: teacher answer: %v", train.ErrData, p.item, err)
+			}
+			out[i] = append(out[i], ex)
+			k++
+		}
+	}
+	return out, nil
+}
+
 // loadData reads and tokenises the run's dataset version: items of the
 // validation split go to the validation set, test items are left out, the
-// rest train. A replay dataset (latest version) is mixed in for SFT.
-func (s *Service) loadData(ctx context.Context, orgID string, spec RunSpec, fm train.Formatter) (*data, error) {
+// rest train. A replay dataset (latest version) is mixed in for SFT. With
+// teach (sequence-level distillation; nil otherwise) the training records
+// of the main and mix datasets learn the teacher's answers to their
+// prompts instead of their own answers; validation and replay records keep
+// their own.
+func (s *Service) loadData(ctx context.Context, orgID string, spec RunSpec, fm train.Formatter, teach teachFunc) (*data, error) {
 	ds, v, items, recs, err := s.versionRecords(ctx, orgID, spec.Train.DatasetID, spec.Train.DatasetVersion)
 	if err != nil {
 		return nil, err
@@ -80,6 +130,7 @@ func (s *Service) loadData(ctx context.Context, orgID string, spec RunSpec, fm t
 	}
 	valSplit := valSplitOf(spec)
 	pref := spec.Method == "dpo" || spec.Method == "ipo"
+	var mainPrompts []prompted // with teach: the main dataset's training prompts
 	for i, raw := range recs {
 		if keep != nil && !keep(items[i], raw) {
 			d.OutOfWindow++
@@ -104,6 +155,14 @@ func (s *Service) loadData(ctx context.Context, orgID string, spec RunSpec, fm t
 			}
 			continue
 		}
+		if teach != nil && !val {
+			p, err := fm.PromptTokens(r)
+			if err != nil {
+				return nil, fmt.Errorf("%w: item %s: %v", train.ErrData, items[i].ID, err)
+			}
+			mainPrompts = append(mainPrompts, prompted{item: items[i].ID, prompt: p})
+			continue
+		}
 		ex, err := fm.SFT(r)
 		if err != nil {
 			return nil, fmt.Errorf("%w: item %s: %v", train.ErrData, items[i].ID, err)
@@ -113,6 +172,47 @@ func (s *Service) loadData(ctx context.Context, orgID string, spec RunSpec, fm t
 		} else {
 			d.Examples = append(d.Examples, ex)
 		}
+	}
+	// The mix datasets' training records (latest versions), read before
+	// the teacher answers so that it answers all prompts in one pass.
+	var mixSets [][]train.Example
+	var mixPrompts [][]prompted
+	if !pref {
+		for _, mx := range spec.Train.Mix {
+			_, _, mitems, mrecs, err := s.versionRecords(ctx, orgID, mx.DatasetID, "latest")
+			if err != nil {
+				return nil, fmt.Errorf("mix dataset %s: %w", mx.DatasetID, err)
+			}
+			var set []train.Example
+			var ps []prompted
+			for i, r := range mrecs {
+				if mitems[i].Split == "validation" || mitems[i].Split == "test" {
+					continue
+				}
+				if teach != nil {
+					p, err := fm.PromptTokens(toTrainRecord(r))
+					if err != nil {
+						return nil, fmt.Errorf("%w: mix item %s: %v", train.ErrData, mitems[i].ID, err)
+					}
+					ps = append(ps, prompted{item: mitems[i].ID, prompt: p})
+					continue
+				}
+				ex, err := fm.SFT(toTrainRecord(r))
+				if err != nil {
+					return nil, fmt.Errorf("%w: mix item %s: %v", train.ErrData, mitems[i].ID, err)
+				}
+				set = append(set, ex)
+			}
+			mixSets, mixPrompts = append(mixSets, set), append(mixPrompts, ps)
+		}
+	}
+	if teach != nil {
+		sets, err := answered(ctx, teach, fm, append([][]prompted{mainPrompts}, mixPrompts...)...)
+		if err != nil {
+			return nil, err
+		}
+		d.Examples = sets[0]
+		copy(mixSets, sets[1:])
 	}
 	if rp := spec.Train.Replay; rp != nil && !pref {
 		_, _, ritems, rrecs, err := s.versionRecords(ctx, orgID, rp.DatasetID, "latest")
@@ -132,25 +232,10 @@ func (s *Service) loadData(ctx context.Context, orgID string, spec RunSpec, fm t
 		}
 		d.Examples = train.MixReplay(d.Examples, old, rp.Ratio, *spec.Train.Seed)
 	}
-	if len(spec.Train.Mix) > 0 && !pref {
-		sets, weights := [][]train.Example{d.Examples}, []float64{1}
+	if len(mixSets) > 0 {
+		sets, weights := append([][]train.Example{d.Examples}, mixSets...), []float64{1}
 		for _, mx := range spec.Train.Mix {
-			_, _, mitems, mrecs, err := s.versionRecords(ctx, orgID, mx.DatasetID, "latest")
-			if err != nil {
-				return nil, fmt.Errorf("mix dataset %s: %w", mx.DatasetID, err)
-			}
-			var set []train.Example
-			for i, r := range mrecs {
-				if mitems[i].Split == "validation" || mitems[i].Split == "test" {
-					continue
-				}
-				ex, err := fm.SFT(toTrainRecord(r))
-				if err != nil {
-					return nil, fmt.Errorf("%w: mix item %s: %v", train.ErrData, mitems[i].ID, err)
-				}
-				set = append(set, ex)
-			}
-			sets, weights = append(sets, set), append(weights, mx.Weight)
+			weights = append(weights, mx.Weight)
 		}
 		if d.Examples, err = train.MixWeighted(sets, weights, 0, *spec.Train.Seed); err != nil {
 			return nil, err

@@ -30,6 +30,10 @@ func TestParseSpec(t *testing.T) {
 	if spec.PEFT.R != 16 || spec.Train.BatchSize != 64 || spec.Callbacks.EarlyStopping.Patience != 2 {
 		t.Fatalf("decoded %+v", spec)
 	}
+	seq, _, err := finetune.ParseSpec([]byte(`{"base_model":"m","method":"distill","train":{"dataset_id":"d","teacher_model":"t","distill_mode":"sequence","max_new_tokens":16}}`))
+	if err != nil || seq.Train.DistillMode != "sequence" || seq.Train.MaxNewTokens != 16 {
+		t.Fatalf("sequence distillation body: %+v, %v", seq.Train, err)
+	}
 	for _, tc := range []struct{ name, body, field, msg string }{
 		{"unknown field", `{"base_model":"m","method":"sft","train":{"dataset_id":"d","learning_rate":1}}`, "/train/learning_rate", "unknown"},
 		{"unknown top-level field", `{"base_model":"m","method":"sft","train":{"dataset_id":"d"},"gpu":true}`, "/gpu", "unknown"},
@@ -44,6 +48,11 @@ func TestParseSpec(t *testing.T) {
 		{"distill without teacher", `{"base_model":"m","method":"distill","train":{"dataset_id":"d"}}`, "/train/teacher_model", ""},
 		{"rpo_alpha on sft", `{"base_model":"m","method":"sft","train":{"dataset_id":"d","rpo_alpha":1}}`, "/train/rpo_alpha", ""},
 		{"negative rpo_alpha", `{"base_model":"m","method":"dpo","train":{"dataset_id":"d","rpo_alpha":-1}}`, "/train/rpo_alpha", ""},
+		{"distill_mode on sft", `{"base_model":"m","method":"sft","train":{"dataset_id":"d","distill_mode":"sequence"}}`, "/train/distill_mode", "method distill"},
+		{"bad distill_mode", `{"base_model":"m","method":"distill","train":{"dataset_id":"d","teacher_model":"t","distill_mode":"tokens"}}`, "/train/distill_mode", ""},
+		{"negative max_new_tokens", `{"base_model":"m","method":"distill","train":{"dataset_id":"d","teacher_model":"t","distill_mode":"sequence","max_new_tokens":-1}}`, "/train/max_new_tokens", ""},
+		{"max_new_tokens in logits mode", `{"base_model":"m","method":"distill","train":{"dataset_id":"d","teacher_model":"t","max_new_tokens":16}}`, "/train/max_new_tokens", "distill_mode sequence"},
+		{"max_new_tokens on sft", `{"base_model":"m","method":"sft","train":{"dataset_id":"d","max_new_tokens":16}}`, "/train/max_new_tokens", "distill_mode sequence"},
 		{"8-bit lora", `{"base_model":"m","method":"sft","peft":{"bnb_8bit":true},"train":{"dataset_id":"d"}}`, "/peft/bnb_8bit", ""},
 		{"not json", `{"base_model":`, "/", "JSON"},
 	} {
@@ -67,6 +76,7 @@ func FuzzParseSpec(f *testing.F) {
 	f.Add([]byte(`{"base_model":"m","method":"sft","train":{"dataset_id":"d","lr":0.001}}`))
 	f.Add([]byte(`{"base_model":"m","method":"dpo","train":{"dataset_id":"d"},"infra":{"gpus":1}}`))
 	f.Add([]byte(`{"base_model":"hf://a/b","method":"distill","train":{"dataset_id":"d","teacher_model":"t","replay":{"dataset_id":"x","ratio":0.5}}}`))
+	f.Add([]byte(`{"base_model":"m","method":"distill","train":{"dataset_id":"d","teacher_model":"t","distill_mode":"sequence","max_new_tokens":8}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		spec, _, err := finetune.ParseSpec(b)
 		if err != nil {

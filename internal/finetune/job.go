@@ -1,6 +1,7 @@
 package finetune
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/whet-dev/whet/internal/auth"
@@ -143,8 +145,34 @@ func (s *Service) handle(ctx context.Context, jr *jobs.Run) error {
 	if err != nil {
 		return jobs.Permanent(err)
 	}
+	var teacher *llm.Model
+	var teacherDir string
+	if spec.Method == "distill" {
+		tref, err := s.resolveModel(ctx, row.OrgID, spec.Train.TeacherModel, true)
+		if err != nil {
+			return jobs.Permanent(err)
+		}
+		defer tref.Close()
+		teacherDir = tref.Dir
+		jr.Progress(0, "loading teacher model")
+		if teacher, err = loadModel(tref, llm.DTypeF32); err != nil {
+			return jobs.Permanent(fmt.Errorf("load teacher: %w", err))
+		}
+		if err := train.CheckTeacher(m, teacher); err != nil {
+			return jobs.Permanent(err)
+		}
+	}
+	// Sequence-level distillation trains on the teacher's greedy answers,
+	// generated anew by every attempt: decoding is deterministic, so a
+	// resumed attempt trains on the same examples as the one that saved
+	// the checkpoint.
+	seq := spec.Method == "distill" && spec.Train.DistillMode == "sequence"
+	var teach teachFunc
+	if seq {
+		teach = teacherAnswers(jr, teacher, teacherDir, fm.EOS, spec.Train.MaxNewTokens)
+	}
 	jr.Progress(0, "reading dataset")
-	d, err := s.loadData(ctx, row.OrgID, spec, fm)
+	d, err := s.loadData(ctx, row.OrgID, spec, fm, teach)
 	if err != nil {
 		if errors.Is(err, train.ErrData) || errors.Is(err, store.ErrNotFound) {
 			return jobs.Permanent(err)
@@ -192,28 +220,30 @@ func (s *Service) handle(ctx context.Context, jr *jobs.Run) error {
 	}
 	tr := &tracker{s: s, ctx: ctx, jr: jr, pref: spec.Method == "dpo" || spec.Method == "ipo", runID: row.ID, dir: ckptDir, total: totalSteps(d.n(), spec.Train),
 		metrics: Metrics{Examples: d.n(), Tokens: d.Tokens, ValExamples: len(d.Val) + len(d.ValPairs)}}
+	if seq {
+		tr.start = teacherShare
+	}
 	tr.metrics.TotalSteps = tr.total
 	if err := tr.resume(ctx, run, tmp); err != nil {
 		return err
 	}
-	var teacher *llm.Model
-	if spec.Method == "distill" {
-		tref, err := s.resolveModel(ctx, row.OrgID, spec.Train.TeacherModel, true)
-		if err != nil {
-			return jobs.Permanent(err)
-		}
-		defer tref.Close()
-		if teacher, err = loadModel(tref, llm.DTypeF32); err != nil {
-			return jobs.Permanent(fmt.Errorf("load teacher: %w", err))
-		}
+	method := spec.Method
+	if seq {
+		// The teacher has answered; training is plain SFT on its answers.
+		teacher, teach = nil, nil
+		method = "distill (sequence)"
 	}
 	jr.Logf(slog.LevelInfo, "training %s on %d examples (%d tokens per epoch) of %s@%s: %d steps, base %s in %s",
-		spec.Method, d.n(), d.Tokens, d.Name, d.Ref.Version, tr.total, spec.BaseModel, dtype)
+		method, d.n(), d.Tokens, d.Name, d.Ref.Version, tr.total, spec.BaseModel, dtype)
 	var st train.Stats
 	switch spec.Method {
 	case "dpo", "ipo":
 		st, err = run.Preference(ctx, d.Pairs, tr.progress)
 	case "distill":
+		if seq {
+			st, err = run.SFT(ctx, d.Examples, tr.progress)
+			break
+		}
 		st, err = run.Distill(ctx, d.Examples, teacher, float32(spec.Train.Temperature), tr.progress)
 	default:
 		st, err = run.SFT(ctx, d.Examples, tr.progress)
@@ -271,6 +301,9 @@ func (s *Service) finish(ctx context.Context, jr *jobs.Run, row *runRow, ref *ba
 	manifest := map[string]any{"template_hash": templateHash, "dataset_digest": d.Ref.LineageHash, "dataset": d.Ref, "run_id": row.ID,
 		"config": spec, "base_dtype": dtype, "metrics": map[string]any{"steps": tr.metrics.Step, "final_loss": tr.metrics.FinalLoss,
 			"val_loss": tr.metrics.ValLoss}, "losses": run.Losses}
+	if spec.Method == "distill" {
+		manifest["distill_mode"] = cmp.Or(spec.Train.DistillMode, "logits")
+	}
 	mb, _ := json.MarshalIndent(manifest, "", "  ")
 	if err := os.WriteFile(filepath.Join(adir, "whet_manifest.json"), append(mb, '\n'), 0o644); err != nil {
 		return err
@@ -376,4 +409,45 @@ func (s *Service) storeCheckpoint(ctx context.Context, jr *jobs.Run, dir string,
 		return "", err
 	}
 	return blob.FromBytes(b), nil
+}
+
+// teacherShare is the part of a sequence-level distillation run's progress
+// that the teacher's answers take; training takes the rest.
+const teacherShare = 0.1
+
+// teacherAnswers returns the teachFunc of sequence-level distillation, as
+// whet train --distill-mode sequence answers: the teacher's greedy answers
+// of at most maxNew tokens, each ending at the first stop token — the
+// teacher's EOS ids (config.json and generation_config.json in dir) or the
+// formatter's eos. It reports the prompts done as the job's progress and
+// logs a summary.
+func teacherAnswers(jr *jobs.Run, teacher *llm.Model, dir string, eos, maxNew int) teachFunc {
+	var stops []int
+	gc, _ := llm.LoadGenerationConfig(dir)
+	for _, id := range slices.Concat(teacher.Config.EOSTokenIDs, gc.EOSTokenIDs, []int{eos}) {
+		if id >= 0 && !slices.Contains(stops, id) {
+			stops = append(stops, id)
+		}
+	}
+	return func(ctx context.Context, prompts [][]int) ([][]int, error) {
+		start := time.Now()
+		stage := func(done, total int) {
+			jr.Progress(teacherShare*float64(done)/float64(max(total, 1)), fmt.Sprintf("teacher answers: %d/%d prompts", done, total))
+		}
+		stage(0, len(prompts))
+		answers, err := train.DistillSequences(ctx, teacher, prompts, maxNew, stops, stage)
+		if err != nil {
+			return nil, fmt.Errorf("teacher answers: %w", err)
+		}
+		tokens, cut := 0, 0
+		for _, a := range answers {
+			tokens += len(a)
+			if len(a) > 0 && !slices.Contains(stops, a[len(a)-1]) {
+				cut++
+			}
+		}
+		jr.Logf(slog.LevelInfo, "teacher answered %d prompts in %s: %d tokens (%.1f per answer), %d cut at max_new_tokens %d or the context",
+			len(prompts), time.Since(start).Round(time.Millisecond), tokens, float64(tokens)/float64(max(len(answers), 1)), cut, maxNew)
+		return answers, nil
+	}
 }

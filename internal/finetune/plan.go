@@ -70,7 +70,7 @@ func (s *Service) Plan(ctx context.Context, orgID, projectID string, spec RunSpe
 	if err != nil {
 		return nil, invalid("/base_model", err.Error())
 	}
-	d, err := s.loadData(ctx, orgID, spec, fm)
+	d, err := s.loadData(ctx, orgID, spec, fm, nil)
 	if err != nil {
 		return nil, invalid("/train/dataset_id", err.Error())
 	}
@@ -106,10 +106,24 @@ func (s *Service) Plan(ctx context.Context, orgID, projectID string, spec RunSpe
 		tokens *= float64(p.Steps) / float64(full)
 	}
 	flops := passes * n * tokens
+	basis := fmt.Sprintf("%.0f·params·tokens", passes)
 	if spec.Method == "distill" {
 		if tref, err := s.resolveModel(ctx, orgID, spec.Train.TeacherModel, false); err == nil {
 			if tc, err := llm.LoadConfig(tref.Dir); err == nil {
-				flops += 2 * float64(tc.ParamCount()) * tokens
+				tn := 2 * float64(tc.ParamCount())
+				if spec.Train.DistillMode == "sequence" {
+					// The teacher answers each training prompt once, before
+					// training: a forward over the example's tokens (an
+					// upper bound on its prompt) plus at most max_new_tokens
+					// decoded tokens. The training tokens are counted with
+					// the dataset's own answers, not the teacher's.
+					gen := float64(d.Tokens) + float64(d.n())*float64(spec.Train.MaxNewTokens)
+					flops += tn * gen
+					basis += fmt.Sprintf(" + teacher answers 2·teacher params·(tokens + examples·%d new)", spec.Train.MaxNewTokens)
+				} else {
+					flops += tn * tokens
+					basis += " + teacher forward 2·teacher params·tokens"
+				}
 				p.Memory.Teacher, _ = tc.WeightBytes(llm.DTypeF32)
 			}
 			tref.Close()
@@ -118,8 +132,8 @@ func (s *Service) Plan(ctx context.Context, orgID, projectID string, spec RunSpe
 	threads := runtime.GOMAXPROCS(0)
 	rate := flopsPerThread * min(1, float64(cfg.HiddenSize)/flopsWidth)
 	p.EstimatedSeconds = flops / (rate * float64(threads))
-	p.EstimateBasis = fmt.Sprintf("FLOP estimate: %.0f·params·tokens at an assumed %.0f GFLOP/s per thread × %d threads (not a measured probe)",
-		passes, rate/1e9, threads)
+	p.EstimateBasis = fmt.Sprintf("FLOP estimate: %s at an assumed %.0f GFLOP/s per thread × %d threads (not a measured probe)",
+		basis, rate/1e9, threads)
 	p.PeakMemoryBytes = p.Memory.Weights + p.Memory.LoRA + p.Memory.Activations + p.Memory.Teacher
 	return p, nil
 }

@@ -26,7 +26,8 @@ type tracker struct {
 	runID string
 	dir   string // train.Run's checkpoint folder
 	total int
-	pref  bool // DPO/IPO: record margin and accuracy
+	pref  bool    // DPO/IPO: record margin and accuracy
+	start float64 // share of the job's progress done before training (the teacher's answers)
 
 	mu          sync.Mutex
 	metrics     Metrics
@@ -99,7 +100,7 @@ func (t *tracker) progress(st train.Stats) {
 	if t.total > 0 {
 		total = t.total
 	}
-	t.jr.Progress(0.98*float64(st.Step)/float64(total), fmt.Sprintf("training: step %d/%d, loss %.4f, %.0f tok/s", st.Step, total, st.Loss, pt.TokensPerS))
+	t.jr.Progress(t.start+(0.98-t.start)*float64(st.Step)/float64(total), fmt.Sprintf("training: step %d/%d, loss %.4f, %.0f tok/s", st.Step, total, st.Loss, pt.TokensPerS))
 	// train.Run saves a checkpoint right after this callback returns; the
 	// previous step's is on disk now.
 	if err := t.upload(context.Background()); err != nil {

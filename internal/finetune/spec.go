@@ -65,6 +65,8 @@ type TrainSpec struct {
 	RPOAlpha              float64    `json:"rpo_alpha,omitempty" doc:"dpo/ipo: weight of an NLL term on the chosen answers (RPO), which keeps their likelihood from falling (default 0: none)."`
 	TeacherModel          string     `json:"teacher_model,omitempty" doc:"distill: teacher model (same forms as base_model)."`
 	Temperature           float64    `json:"temperature,omitempty" doc:"distill: softmax temperature (default 2)."`
+	DistillMode           string     `json:"distill_mode,omitempty" enum:"logits,sequence" doc:"distill: logits (default: KL to the teacher's token distributions) or sequence (SFT on the teacher's greedy answers to the training prompts)."`
+	MaxNewTokens          int        `json:"max_new_tokens,omitempty" doc:"distill, distill_mode sequence: longest teacher answer in tokens (default 256)."`
 	InitAdapter           string     `json:"init_adapter,omitempty" doc:"Continual run: start from this model version's adapter (mv_…)."`
 	NewSince              string     `json:"new_since,omitempty" doc:"Continual run: train only on records that are not in this earlier version of the dataset (a semantic version or lineage hash)."`
 	UpdatedAfter          string     `json:"updated_after,omitempty" doc:"Freshness window: train only on records whose metadata timestamp (updated_at, timestamp, created_at or date) is at or after this date (2026-01-31) or RFC 3339 time."`
@@ -167,6 +169,8 @@ const specSchema = `{
         "rpo_alpha": {"type": "number", "minimum": 0, "maximum": 1000},
         "teacher_model": {"type": "string", "minLength": 1, "maxLength": 1024},
         "temperature": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
+        "distill_mode": {"enum": ["logits", "sequence"]},
+        "max_new_tokens": {"type": "integer", "minimum": 1, "maximum": 131072},
         "init_adapter": {"type": "string", "pattern": "^mv_[a-z0-9]+$", "maxLength": 64},
         "new_since": {"type": "string", "minLength": 1, "maxLength": 80},
         "updated_after": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2}))?$", "maxLength": 40},
@@ -337,6 +341,12 @@ func (s *RunSpec) check() error {
 	if s.Method != "distill" && s.Train.TeacherModel != "" {
 		return invalid("/train/teacher_model", "teacher_model is for method distill")
 	}
+	if s.Method != "distill" && s.Train.DistillMode != "" {
+		return invalid("/train/distill_mode", "distill_mode is for method distill")
+	}
+	if s.Train.MaxNewTokens != 0 && (s.Method != "distill" || s.Train.DistillMode != "sequence") {
+		return invalid("/train/max_new_tokens", "max_new_tokens bounds the teacher's answers of method distill with distill_mode sequence")
+	}
 	if s.Train.RPOAlpha > 0 && s.Method != "dpo" && s.Method != "ipo" {
 		return invalid("/train/rpo_alpha", "rpo_alpha adds an NLL term to dpo or ipo; it is not for "+s.Method)
 	}
@@ -348,6 +358,10 @@ func (s *RunSpec) check() error {
 	}
 	return nil
 }
+
+// defaultMaxNewTokens bounds the teacher's answers in sequence-level
+// distillation, as whet train --max-new-tokens does.
+const defaultMaxNewTokens = 256
 
 // withDefaults returns s with every default filled in: the resolved config
 // a plan shows and a run records.
@@ -405,6 +419,12 @@ func (s RunSpec) withDefaults() RunSpec {
 	}
 	if s.Method == "distill" && t.Temperature == 0 {
 		t.Temperature = 2
+	}
+	if s.Method == "distill" && t.DistillMode == "" {
+		t.DistillMode = "logits"
+	}
+	if t.DistillMode == "sequence" && t.MaxNewTokens == 0 {
+		t.MaxNewTokens = defaultMaxNewTokens
 	}
 	if t.DatasetVersion == "" {
 		t.DatasetVersion = "latest"
