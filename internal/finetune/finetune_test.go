@@ -189,7 +189,7 @@ func checkResumed(t *testing.T, got, want *finetune.Run) {
 
 func waitRun(t *testing.T, svc *finetune.Service, orgID, id string) *finetune.Run {
 	t.Helper()
-	deadline := time.Now().Add(45 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute) // generous: -race on a loaded 2-core CI machine
 	for {
 		r, err := svc.Get(context.Background(), orgID, id)
 		if err != nil {
