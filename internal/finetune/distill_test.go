@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/whet-dev/whet/internal/finetune"
@@ -186,43 +185,7 @@ func TestSequenceDistillRun(t *testing.T) {
 
 	// Interrupted: the first worker stops during step 6, the second
 	// resumes from the step-4 checkpoint.
-	q1 := f.queue("w1")
-	w1ctx, kill := context.WithCancel(ctx)
-	var once sync.Once
-	f.svc.SetStepHook(func(hctx context.Context, step int) {
-		if step == 6 {
-			once.Do(func() {
-				kill()
-				<-hctx.Done()
-			})
-		}
-	})
-	done1 := make(chan struct{})
-	go func() { q1.Work(w1ctx, 1); close(done1) }()
-	run, err := f.svc.Create(ctx, f.orgID, "usr_test", f.project, spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-done1
-	f.svc.SetStepHook(nil)
-	q2 := f.queue("w2")
-	w2ctx, stop2 := context.WithCancel(ctx)
-	done2 := make(chan struct{})
-	go func() { q2.Work(w2ctx, 1); close(done2) }()
-	got := waitRun(t, f.svc, f.orgID, run.RunID)
-	stop2()
-	<-done2
-	if got.Metrics.ResumedFrom != 4 || got.Metrics.Step != want.Metrics.Step || got.Metrics.FinalLoss != want.Metrics.FinalLoss {
-		t.Fatalf("after resume: resumed from %d, %d steps, final loss %.9g; uninterrupted %d steps, %.9g",
-			got.Metrics.ResumedFrom, got.Metrics.Step, got.Metrics.FinalLoss, want.Metrics.Step, want.Metrics.FinalLoss)
-	}
-	if len(got.Metrics.History) != len(want.Metrics.History) {
-		t.Fatalf("history has %d points, uninterrupted %d", len(got.Metrics.History), len(want.Metrics.History))
-	}
-	for i, p := range got.Metrics.History {
-		if p.Step != i+1 || p.Loss != want.Metrics.History[i].Loss {
-			t.Fatalf("history point %d: step %d loss %g, uninterrupted %g", i, p.Step, p.Loss, want.Metrics.History[i].Loss)
-		}
-	}
+	_, got := f.stopAndResume(t, spec)
+	checkResumed(t, got, want)
 	t.Logf("resumed from step %d to the uninterrupted final loss %.9g", got.Metrics.ResumedFrom, got.Metrics.FinalLoss)
 }
