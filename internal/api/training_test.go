@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -300,6 +301,45 @@ func TestTrainingRunsEndToEnd(t *testing.T) {
 			noVal = strings.Replace(noVal, `"sft"`, `"dpo"`, 1)
 			if code, p := e.post(t, "", noVal); code != http.StatusUnprocessableEntity || !strings.Contains(fmt.Sprint(p["errors"]), "body/callbacks/early_stopping") {
 				t.Fatalf("early stopping without validation records: %d %v", code, p)
+			}
+		})
+
+		t.Run("eval_every and min_delta", func(t *testing.T) {
+			// A pass every 2 steps; a min_delta no pass can beat makes
+			// every pass after the first "no better": patience 2 stops the
+			// run at the third pass (step 6) and keeps the step-2 weights.
+			body := strings.Replace(e.body(`,"eval_every":2`), `"epochs":2`, `"epochs":10`, 1)
+			body = strings.Replace(body, `"method"`, `"callbacks":{"early_stopping":{"patience":2,"min_delta":100}},"method"`, 1)
+			code, created := e.post(t, "", body)
+			if code != http.StatusCreated {
+				t.Fatalf("create: %d %v", code, created)
+			}
+			r, err := e.owner.WaitTrainingRun(ctx, created["run_id"].(string), nil)
+			if err != nil || r.Status != "succeeded" {
+				t.Fatalf("run %+v %v", r, err)
+			}
+			var at []int
+			for _, p := range r.Metrics.History {
+				if p.ValLoss != nil {
+					at = append(at, p.Step)
+				}
+			}
+			if r.Metrics.Stopped != "early_stopping" || r.Metrics.Step != 6 || r.Metrics.BestStep != 2 || !slices.Equal(at, []int{2, 4, 6}) {
+				t.Fatalf("stopped %q after %d steps, best step %d, passes at %v; want early_stopping at 6, best 2, passes at 2 4 6",
+					r.Metrics.Stopped, r.Metrics.Step, r.Metrics.BestStep, at)
+			}
+			noVal := strings.Replace(strings.Replace(e.body(`,"eval_every":2`), e.ds.ID, e.prefs.ID, 1), `"sft"`, `"dpo"`, 1)
+			if code, p := e.post(t, "", noVal); code != http.StatusUnprocessableEntity || !strings.Contains(fmt.Sprint(p["errors"]), "body/train/eval_every") {
+				t.Fatalf("eval_every without validation records: %d %v", code, p)
+			}
+			for _, bad := range []string{`,"eval_every":-1`, `,"eval_every":"2"`} {
+				if code, p := e.post(t, "", e.body(bad)); code != http.StatusUnprocessableEntity || !strings.Contains(fmt.Sprint(p["errors"]), "eval_every") {
+					t.Fatalf("%s: %d %v", bad, code, p)
+				}
+			}
+			neg := strings.Replace(e.body(""), `"method"`, `"callbacks":{"early_stopping":{"patience":1,"min_delta":-1}},"method"`, 1)
+			if code, p := e.post(t, "", neg); code != http.StatusUnprocessableEntity || !strings.Contains(fmt.Sprint(p["errors"]), "min_delta") {
+				t.Fatalf("negative min_delta: %d %v", code, p)
 			}
 		})
 

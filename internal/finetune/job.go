@@ -94,10 +94,11 @@ func trainConfig(spec RunSpec, ckptDir string) train.Config {
 		GradientCheckpointing: t.GradientCheckpointing, CheckpointEvery: t.CheckpointEvery, CheckpointDir: ckptDir, MaxSteps: t.MaxSteps,
 		LoRA: llm.LoRAConfig{R: spec.PEFT.R, Alpha: spec.PEFT.Alpha, Dropout: *spec.PEFT.Dropout, RSLoRA: spec.PEFT.UseRSLoRA,
 			Targets: spec.PEFT.TargetModules}}
+	// Validation passes run every eval_every steps, or once per epoch
+	// (EvalEvery 0) as transformers' evaluation_strategy "epoch".
+	c.EvalEvery = t.EvalEvery
 	if cb := spec.Callbacks; cb != nil && cb.EarlyStopping != nil {
-		// Validation passes run once per epoch (EvalEvery 0), as
-		// transformers' evaluation_strategy "epoch".
-		c.Patience = cb.EarlyStopping.Patience
+		c.Patience, c.MinDelta = cb.EarlyStopping.Patience, cb.EarlyStopping.MinDelta
 	}
 	return c
 }
@@ -214,9 +215,18 @@ func (s *Service) handle(ctx context.Context, jr *jobs.Run) error {
 	if len(d.ValPairs) > 0 {
 		run.SetValidationPairs(d.ValPairs)
 	}
-	if spec.Callbacks != nil && spec.Callbacks.EarlyStopping != nil && len(d.Val)+len(d.ValPairs) == 0 {
-		return jobs.Permanent(fmt.Errorf("%w: early stopping needs validation records (split %q) in dataset version %s", train.ErrData,
-			valSplitOf(spec), d.Ref.Version))
+	if len(d.Val)+len(d.ValPairs) == 0 {
+		what := ""
+		switch {
+		case spec.Callbacks != nil && spec.Callbacks.EarlyStopping != nil:
+			what = "early stopping"
+		case spec.Train.EvalEvery > 0:
+			what = "eval_every"
+		}
+		if what != "" {
+			return jobs.Permanent(fmt.Errorf("%w: %s needs validation records (split %q) in dataset version %s", train.ErrData,
+				what, valSplitOf(spec), d.Ref.Version))
+		}
 	}
 	tr := &tracker{s: s, ctx: ctx, jr: jr, pref: spec.Method == "dpo" || spec.Method == "ipo", runID: row.ID, dir: ckptDir, total: totalSteps(d.n(), spec.Train),
 		metrics: Metrics{Examples: d.n(), Tokens: d.Tokens, ValExamples: len(d.Val) + len(d.ValPairs)}}

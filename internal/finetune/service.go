@@ -183,7 +183,15 @@ func (s *Service) checkRefs(ctx context.Context, orgID, projectID string, spec R
 	if _, err := s.window(ctx, orgID, spec.Train); err != nil {
 		return err
 	}
-	if spec.Callbacks != nil && spec.Callbacks.EarlyStopping != nil {
+	// Early stopping and eval_every need validation records.
+	field, what := "", ""
+	switch {
+	case spec.Callbacks != nil && spec.Callbacks.EarlyStopping != nil:
+		field, what = "/callbacks/early_stopping", "early stopping"
+	case spec.Train.EvalEvery > 0:
+		field, what = "/train/eval_every", "eval_every"
+	}
+	if field != "" {
 		m, err := s.Datasets.Manifest(ctx, v)
 		if err != nil {
 			return err
@@ -193,7 +201,7 @@ func (s *Service) checkRefs(ctx context.Context, orgID, projectID string, spec R
 			found = found || it.Split == split
 		}
 		if !found {
-			return invalid("/callbacks/early_stopping", fmt.Sprintf("early stopping needs validation records: dataset version %s has no %q split", v.Version, split))
+			return invalid(field, fmt.Sprintf("%s needs validation records: dataset version %s has no %q split", what, v.Version, split))
 		}
 	}
 	for i, mx := range spec.Train.Mix {

@@ -61,6 +61,7 @@ type TrainSpec struct {
 	Seed                  *uint64    `json:"seed,omitempty" doc:"Default 42."`
 	MaxSteps              int        `json:"max_steps,omitempty"`
 	CheckpointEvery       int        `json:"checkpoint_every,omitempty" doc:"Steps between checkpoints into the object store (default 50)."`
+	EvalEvery             int        `json:"eval_every,omitempty" doc:"Optimizer steps between validation passes (default 0: one pass per epoch). Needs validation records."`
 	Beta                  float64    `json:"beta,omitempty" doc:"DPO β or IPO τ (default 0.1)."`
 	RPOAlpha              float64    `json:"rpo_alpha,omitempty" doc:"dpo/ipo: weight of an NLL term on the chosen answers (RPO), which keeps their likelihood from falling (default 0: none)."`
 	TeacherModel          string     `json:"teacher_model,omitempty" doc:"distill: teacher model (same forms as base_model)."`
@@ -110,8 +111,9 @@ type Callbacks struct {
 // EarlyStopping stops when the validation metric has not improved for
 // Patience evaluations.
 type EarlyStopping struct {
-	Patience int    `json:"patience"`
-	Metric   string `json:"metric,omitempty" doc:"val_loss (default)."`
+	Patience int     `json:"patience"`
+	Metric   string  `json:"metric,omitempty" doc:"val_loss (default)."`
+	MinDelta float64 `json:"min_delta,omitempty" doc:"A pass improves only when its validation loss beats the best so far by more than this (default 0)."`
 }
 
 // RegisterTo names the model a succeeded run registers a version of.
@@ -165,6 +167,7 @@ const specSchema = `{
         "seed": {"type": "integer", "minimum": 0, "maximum": 9007199254740991},
         "max_steps": {"type": "integer", "minimum": 0, "maximum": 100000000},
         "checkpoint_every": {"type": "integer", "minimum": 0, "maximum": 100000000},
+        "eval_every": {"type": "integer", "minimum": 0, "maximum": 100000000},
         "beta": {"type": "number", "exclusiveMinimum": 0, "maximum": 1000},
         "rpo_alpha": {"type": "number", "minimum": 0, "maximum": 1000},
         "teacher_model": {"type": "string", "minLength": 1, "maxLength": 1024},
@@ -216,7 +219,8 @@ const specSchema = `{
           "type": "object", "additionalProperties": false, "required": ["patience"],
           "properties": {
             "patience": {"type": "integer", "minimum": 1, "maximum": 1000},
-            "metric": {"enum": ["val_loss"]}
+            "metric": {"enum": ["val_loss"]},
+            "min_delta": {"type": "number", "minimum": 0, "maximum": 1000}
           }
         }
       }
