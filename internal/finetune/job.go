@@ -347,6 +347,10 @@ func (s *Service) finish(ctx context.Context, jr *jobs.Run, row *runRow, ref *ba
 			return err
 		}
 		res.ModelID, res.Version = mv.ModelID, mv.Version
+		if err := jr.LogTx(ctx, tx, slog.LevelInfo, "registered %s version %d (%s): %d steps, final loss %.4f",
+			modelName, mv.Version, mv.ID, res.Steps, res.FinalLoss); err != nil {
+			return err
+		}
 		arts := tr.snapshotArtifacts()
 		arts.ModelVersion = fmt.Sprintf("/v1/models/%s/versions/%d", mv.ModelID, mv.Version)
 		now := store.FormatTime(time.Now())
@@ -354,11 +358,7 @@ func (s *Service) finish(ctx context.Context, jr *jobs.Run, row *runRow, ref *ba
 			model_version_id = ?, updated_at = ?, completed_at = ? WHERE id = ?`), jsonText(tr.snapshotMetrics()), jsonText(arts), mv.ID, now, now, row.ID)
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	jr.Logf(slog.LevelInfo, "registered %s version %d (%s): %d steps, final loss %.4f", modelName, mv.Version, mv.ID, res.Steps, res.FinalLoss)
-	return nil
+	return err
 }
 
 // validationLoss is the mean masked cross-entropy of the adapted model on

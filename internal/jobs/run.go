@@ -161,6 +161,15 @@ func (r *Run) Logf(level slog.Level, format string, args ...any) {
 	}
 }
 
+// LogTx appends a log line inside tx, e.g. in the effect of Complete, so
+// that a line about the effect lands with it, before the job's end event
+// that log followers stop at.
+func (r *Run) LogTx(ctx context.Context, tx *sql.Tx, level slog.Level, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	r.q.log.Log(ctx, level, msg, "job", r.job.ID, "kind", r.job.Kind)
+	return r.q.appendLog(ctx, tx, r.job.ID, levelName(level), msg)
+}
+
 func levelName(l slog.Level) string { return strings.ToLower(l.String()) }
 
 // Checkpoint returns the last checkpoint saved for this job (by this or an
