@@ -314,6 +314,9 @@ func (qs *quickstart) dataStage(ctx context.Context, projectID string) (corpusDa
 	// Character shingles catch lightly revised copies that word shingles
 	// rate just under the threshold (the retention policy and its 2024 copy).
 	dd.ShingleUnit = dedup.UnitChar
+	// Of a policy and its archived earlier revision, keep the current one
+	// (by its front-matter date): retrieval should cite what applies now.
+	dd.Keep = dedup.KeepNewest
 	cfg := ingest.ProcessConfig{Dedup: &dd}
 	if !qs.skipTrain {
 		// The same processing run derives the training data: extractive

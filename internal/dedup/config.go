@@ -32,6 +32,13 @@ const (
 	// KeepLongest keeps the longest document (in bytes of its normalised
 	// content, as fingerprinted), the earliest among equals.
 	KeepLongest Keep = "longest"
+	// KeepNewest keeps the document with the latest revision dates (as the
+	// caller gives them, see [Document.Dates]; for ingested documents the
+	// metadata's modified, then created, then timestamp), the earliest
+	// added among equals; undated documents count as older than any dated
+	// one. A corpus that holds a policy and its archived older revision
+	// keeps the current one.
+	KeepNewest Keep = "newest"
 )
 
 // Config is the processing API's "dedup" body. Zero fields take the
@@ -54,7 +61,7 @@ type Config struct {
 	// candidate with probability 1-(1-0.8^6)^20 ≈ 0.998, one at 0.5 with
 	// probability ≈ 0.27 (and is then rejected by verification).
 	Bands int `json:"bands,omitempty"`
-	// Keep is "earliest" (default) or "longest".
+	// Keep is "earliest" (default), "longest" or "newest".
 	Keep Keep `json:"keep,omitempty"`
 	// Seed picks the hash permutations; signatures are comparable only
 	// between hashers with the same seed, unit, size and permutations.
@@ -112,8 +119,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: permutations %d not in [1, 4096]", ErrInvalidConfig, c.Permutations)
 	case c.Bands < 1 || c.Bands > c.Permutations:
 		return fmt.Errorf("%w: bands %d not in [1, permutations]", ErrInvalidConfig, c.Bands)
-	case c.Keep != KeepEarliest && c.Keep != KeepLongest:
-		return fmt.Errorf("%w: keep %q is not earliest or longest", ErrInvalidConfig, c.Keep)
+	case c.Keep != KeepEarliest && c.Keep != KeepLongest && c.Keep != KeepNewest:
+		return fmt.Errorf("%w: keep %q is not earliest, longest or newest", ErrInvalidConfig, c.Keep)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestFingerprint(t *testing.T) {
@@ -117,7 +118,8 @@ func TestConfigValidate(t *testing.T) {
 		{"threshold above 1", Config{NearThreshold: 1.5}, false},
 		{"bad unit", Config{ShingleUnit: "line"}, false},
 		{"bands exceed permutations", Config{Permutations: 8, Bands: 9}, false},
-		{"bad keep", Config{Keep: "newest"}, false},
+		{"bad keep", Config{Keep: "latest"}, false},
+		{"newest", Config{Keep: KeepNewest}, true},
 		{"negative size", Config{ShingleSize: -1}, false},
 	}
 	for _, tt := range tests {
@@ -178,15 +180,15 @@ func TestIndexClusters(t *testing.T) {
 	a := c.words(300)
 	b := c.words(300)
 	docs := []Document{
-		{"a", strings.Join(a, " ")},
-		{"b", strings.Join(b, " ")},
-		{"a-near", strings.Join(c.mutate(a[:295], 2), " ")},
-		{"a-exact", "  " + strings.Join(a, "\n") + "\n"},
-		{"b-longer", strings.Join(b, " ") + " " + strings.Join(c.words(10), " ")},
-		{"c", strings.Join(c.words(300), " ")},
-		{"d-far", strings.Join(c.mutate(a, 120), " ")},
-		{"empty", ""},
-		{"empty2", ""},
+		{ID: "a", Text: strings.Join(a, " "), Dates: []time.Time{{}, time.Date(2024, 5, 20, 0, 0, 0, 0, time.UTC)}},
+		{ID: "b", Text: strings.Join(b, " "), Dates: []time.Time{time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}},
+		{ID: "a-near", Text: strings.Join(c.mutate(a[:295], 2), " "), Dates: []time.Time{{}, time.Date(2026, 3, 30, 0, 0, 0, 0, time.UTC)}},
+		{ID: "a-exact", Text: "  " + strings.Join(a, "\n") + "\n"},
+		{ID: "b-longer", Text: strings.Join(b, " ") + " " + strings.Join(c.words(10), " ")},
+		{ID: "c", Text: strings.Join(c.words(300), " ")},
+		{ID: "d-far", Text: strings.Join(c.mutate(a, 120), " ")},
+		{ID: "empty", Text: ""},
+		{ID: "empty2", Text: ""},
 	}
 	tests := []struct {
 		name string
@@ -201,6 +203,13 @@ func TestIndexClusters(t *testing.T) {
 		{"longest", Config{Exact: true, NearThreshold: 0.8, Keep: KeepLongest}, []Cluster{
 			{Keep: "a", Drop: []string{"a-near", "a-exact"}},
 			{Keep: "b-longer", Drop: []string{"b"}},
+			{Keep: "empty", Drop: []string{"empty2"}, Exact: true, Similarity: 1},
+		}},
+		// The latest date wins; undated members (a-exact, b-longer) lose
+		// to dated ones, and among undated ones the earliest added stays.
+		{"newest", Config{Exact: true, NearThreshold: 0.8, Keep: KeepNewest}, []Cluster{
+			{Keep: "b", Drop: []string{"b-longer"}},
+			{Keep: "a-near", Drop: []string{"a", "a-exact"}},
 			{Keep: "empty", Drop: []string{"empty2"}, Exact: true, Similarity: 1},
 		}},
 		{"exact only", Config{Exact: true}, []Cluster{
@@ -258,9 +267,9 @@ func TestIndexAddMatchesAddAll(t *testing.T) {
 	var docs []Document
 	for i := range 200 {
 		w := c.words(120)
-		docs = append(docs, Document{fmt.Sprintf("d%d", i), strings.Join(w, " ")})
+		docs = append(docs, Document{ID: fmt.Sprintf("d%d", i), Text: strings.Join(w, " ")})
 		if i%10 == 0 {
-			docs = append(docs, Document{fmt.Sprintf("d%d-dup", i), strings.Join(c.mutate(w, 1), " ")})
+			docs = append(docs, Document{ID: fmt.Sprintf("d%d-dup", i), Text: strings.Join(c.mutate(w, 1), " ")})
 		}
 	}
 	one, _ := NewIndex(DefaultConfig())
@@ -293,14 +302,14 @@ func TestIndexErrors(t *testing.T) {
 	if err := ix.Add("x", "other"); !errors.Is(err, ErrDuplicateID) {
 		t.Fatalf("Add duplicate = %v", err)
 	}
-	if err := ix.AddAll(context.Background(), []Document{{"y", "a"}, {"y", "b"}}); !errors.Is(err, ErrDuplicateID) {
+	if err := ix.AddAll(context.Background(), []Document{{ID: "y", Text: "a"}, {ID: "y", Text: "b"}}); !errors.Is(err, ErrDuplicateID) {
 		t.Fatalf("AddAll duplicate = %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	docs := make([]Document, 1000)
 	for i := range docs {
-		docs[i] = Document{fmt.Sprint(i), "text"}
+		docs[i] = Document{ID: fmt.Sprint(i), Text: "text"}
 	}
 	if err := ix.AddAll(ctx, docs); !errors.Is(err, context.Canceled) {
 		t.Fatalf("AddAll cancelled = %v", err)
@@ -335,7 +344,7 @@ func TestIndexConcurrentAdd(t *testing.T) {
 	ix, _ := NewIndex(DefaultConfig())
 	var docs []Document
 	for i := range 400 {
-		docs = append(docs, Document{fmt.Sprintf("d%d", i), strings.Join(c.words(80), " ")})
+		docs = append(docs, Document{ID: fmt.Sprintf("d%d", i), Text: strings.Join(c.words(80), " ")})
 	}
 	done := make(chan error, 4)
 	for w := range 4 {

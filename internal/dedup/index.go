@@ -7,12 +7,17 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 )
 
 // Document is one input to [Index.AddAll].
 type Document struct {
 	ID   string
 	Text string
+	// Dates are the document's revision dates in order of precedence
+	// (e.g. modified, created), used by [KeepNewest]: the first decides,
+	// the next breaks its ties; zero or missing counts as undated.
+	Dates []time.Time
 }
 
 // Cluster is a group of duplicates: one kept document and the dropped rest.
@@ -44,6 +49,7 @@ type Report struct {
 
 type entry struct {
 	id     string
+	dates  []time.Time
 	length int
 	fp     [32]byte
 	sig    []uint32 // nil when near dedup is off
@@ -87,10 +93,15 @@ func (x *Index) entry(id, text string) entry {
 	return e
 }
 
-// Add adds one document. Its position in the index (used by
+// Add adds one undated document. Its position in the index (used by
 // [KeepEarliest]) is the order in which Add calls finish.
-func (x *Index) Add(id, text string) error {
+func (x *Index) Add(id, text string) error { return x.AddDated(id, text) }
+
+// AddDated adds one document with its revision dates in order of
+// precedence (see [Document.Dates]; for [KeepNewest]).
+func (x *Index) AddDated(id, text string, dates ...time.Time) error {
 	e := x.entry(id, text)
+	e.dates = dates
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if _, dup := x.ids[id]; dup {
@@ -115,6 +126,7 @@ func (x *Index) AddAll(ctx context.Context, docs []Document) error {
 			for start := range next {
 				for i := start; i < min(start+chunk, len(docs)); i++ {
 					out[i] = x.entry(docs[i].ID, docs[i].Text)
+					out[i].dates = docs[i].Dates
 				}
 			}
 		})
@@ -157,6 +169,24 @@ func (x *Index) Len() int {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return len(x.entries)
+}
+
+// newer reports whether revision dates a are later than b: the first date
+// that differs decides; a missing date is the zero time.
+func newer(a, b []time.Time) bool {
+	for i := range max(len(a), len(b)) {
+		var x, y time.Time
+		if i < len(a) {
+			x = a[i]
+		}
+		if i < len(b) {
+			y = b[i]
+		}
+		if !x.Equal(y) {
+			return x.After(y)
+		}
+	}
+	return false
 }
 
 // maxAllPairs bounds the bucket size for which every pair is verified;
@@ -209,9 +239,14 @@ func (x *Index) Clusters() Report {
 			continue
 		}
 		keep := members[0] // members are in index order
-		if x.cfg.Keep == KeepLongest {
-			for _, m := range members[1:] {
+		for _, m := range members[1:] {
+			switch x.cfg.Keep {
+			case KeepLongest:
 				if entries[m].length > entries[keep].length {
+					keep = m
+				}
+			case KeepNewest:
+				if newer(entries[m].dates, entries[keep].dates) {
 					keep = m
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/whet-dev/whet/internal/dataset"
 	"github.com/whet-dev/whet/internal/dedup"
@@ -135,6 +136,26 @@ type procDoc struct {
 	lang  string
 }
 
+// docDates are a document's revision dates for dedup's "newest" policy, in
+// order of precedence: its metadata's modified date (front matter
+// updated/last_modified, Office core properties), created (front matter
+// date), and timestamp (the source's modification time at ingestion). A
+// date that is missing or does not parse is zero.
+func docDates(meta map[string]any) []time.Time {
+	keys := []string{"modified", "created", "timestamp"}
+	out := make([]time.Time, len(keys))
+	for i, k := range keys {
+		v, _ := meta[k].(string)
+		v = strings.TrimSpace(v)
+		if t, err := time.Parse(time.DateOnly, v); err == nil {
+			out[i] = t
+		} else if t, err := time.Parse(time.RFC3339, strings.Replace(v, " ", "T", 1)); err == nil {
+			out[i] = t
+		}
+	}
+	return out
+}
+
 // Process turns the dataset's active documents into a new version: it
 // normalises their text, strips boilerplate, applies the quality filters,
 // redacts PII, removes exact and near duplicates, assigns weak labels and
@@ -236,7 +257,7 @@ func (in *Ingester) Process(ctx context.Context, orgID, actorID, jobID string, d
 		}
 		for _, d := range docs {
 			byID[d.doc.Fingerprint] = d
-			if err := idx.Add(d.doc.Fingerprint, d.text); err != nil {
+			if err := idx.AddDated(d.doc.Fingerprint, d.text, docDates(d.doc.Metadata)...); err != nil {
 				return nil, nil, false, err
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/whet-dev/whet/internal/dataset"
+	"github.com/whet-dev/whet/internal/dedup"
 	"github.com/whet-dev/whet/internal/ingest"
 	"github.com/whet-dev/whet/internal/store"
 	"github.com/whet-dev/whet/internal/store/storetest"
@@ -100,5 +101,41 @@ func TestProcessReproducible(t *testing.T) {
 		if h != hashes[0] {
 			t.Fatalf("lineage hashes differ across fresh stores: %v", hashes)
 		}
+	}
+}
+
+// TestProcessKeepNewest: the sample corpus holds two policies beside their
+// archived earlier revisions, near duplicates: the data retention policy
+// (front matter date 2026-03-30; archive 2024-05-20) and the remote work
+// policy (.docx, both modified 2026-10-01, created 2026-03-02; archive
+// 2025-02-03). "earliest" keeps whichever was ingested first (the
+// archives); "newest" keeps the current policies by their metadata dates,
+// created breaking the tie on modified.
+func TestProcessKeepNewest(t *testing.T) {
+	current := []string{"policies/data-retention.md", "policies/remote-work.docx"}
+	for _, keep := range []dedup.Keep{dedup.KeepEarliest, dedup.KeepNewest} {
+		t.Run(string(keep), func(t *testing.T) {
+			dd := dedup.DefaultConfig()
+			dd.ShingleUnit, dd.Keep = dedup.UnitChar, keep
+			_, rep, _ := ingestAndProcess(t, storetest.SQLite(t), ingest.ProcessConfig{Dedup: &dd})
+			for _, name := range current {
+				archived := strings.Replace(name, "policies/", "policies/archive/", 1)
+				kept := ""
+				for _, c := range rep.Dedup.Clusters {
+					for _, id := range append([]string{c.Keep}, c.Drop...) {
+						if n := rep.Names[id]; n == name || strings.HasPrefix(n, strings.TrimSuffix(archived, filepath.Ext(archived))+"-") {
+							kept = rep.Names[c.Keep]
+						}
+					}
+				}
+				t.Logf("keep %s: kept %s", keep, kept)
+				switch {
+				case kept == "":
+					t.Fatalf("%s and its archived revision were not clustered: %+v", name, rep.Dedup.Clusters)
+				case keep == dedup.KeepNewest && kept != name:
+					t.Fatalf("keep newest kept %s, want %s", kept, name)
+				}
+			}
+		})
 	}
 }
