@@ -98,6 +98,20 @@ func (e *trainEnv) body(extra string) string {
 		"train":{"dataset_id":%q,"epochs":2,"batch_size":4,"lr":0.001,"checkpoint_every":2%s}}`, e.base, e.ds.ID, extra)
 }
 
+// succeed posts a run body and waits for the run, which must succeed.
+func (e *trainEnv) succeed(t *testing.T, body string) api.TrainingRun {
+	t.Helper()
+	code, created := e.post(t, "", body)
+	if code != http.StatusCreated {
+		t.Fatalf("create: %d %v", code, created)
+	}
+	r, err := e.owner.WaitTrainingRun(context.Background(), created["run_id"].(string), nil)
+	if err != nil || r.Status != "succeeded" {
+		t.Fatalf("run %+v %v", r, err)
+	}
+	return r
+}
+
 // post sends a raw run body and returns the status and decoded answer.
 func (e *trainEnv) post(t *testing.T, query, body string) (int, map[string]any) {
 	t.Helper()
@@ -277,14 +291,7 @@ func TestTrainingRunsEndToEnd(t *testing.T) {
 			body := strings.Replace(e.body(`,"max_grad_norm":0`), `"epochs":2`, `"epochs":20`, 1)
 			body = strings.Replace(body, `"lr":0.001`, `"lr":0.5`, 1)
 			body = strings.Replace(body, `"method"`, `"callbacks":{"early_stopping":{"patience":1}},"method"`, 1)
-			code, created := e.post(t, "", body)
-			if code != http.StatusCreated {
-				t.Fatalf("create: %d %v", code, created)
-			}
-			r, err := e.owner.WaitTrainingRun(ctx, created["run_id"].(string), nil)
-			if err != nil || r.Status != "succeeded" {
-				t.Fatalf("run %+v %v", r, err)
-			}
+			r := e.succeed(t, body)
 			evals := 0
 			for _, p := range r.Metrics.History {
 				if p.ValLoss != nil {
@@ -310,14 +317,7 @@ func TestTrainingRunsEndToEnd(t *testing.T) {
 			// run at the third pass (step 6) and keeps the step-2 weights.
 			body := strings.Replace(e.body(`,"eval_every":2`), `"epochs":2`, `"epochs":10`, 1)
 			body = strings.Replace(body, `"method"`, `"callbacks":{"early_stopping":{"patience":2,"min_delta":100}},"method"`, 1)
-			code, created := e.post(t, "", body)
-			if code != http.StatusCreated {
-				t.Fatalf("create: %d %v", code, created)
-			}
-			r, err := e.owner.WaitTrainingRun(ctx, created["run_id"].(string), nil)
-			if err != nil || r.Status != "succeeded" {
-				t.Fatalf("run %+v %v", r, err)
-			}
+			r := e.succeed(t, body)
 			var at []int
 			for _, p := range r.Metrics.History {
 				if p.ValLoss != nil {
