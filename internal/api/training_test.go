@@ -215,6 +215,16 @@ func TestTrainingRunsEndToEnd(t *testing.T) {
 			if r.ModelID == "" || r.ModelVersion != 1 || r.Artifacts.CheckpointStep == 0 || r.Artifacts.AdapterFiles["adapter_model.safetensors"] == "" || r.ModelVersionID == "" {
 				t.Fatalf("artifacts %+v, version %q", r.Artifacts, r.ModelVersionID)
 			}
+			// The job's result names the registered version, model and number.
+			j, err := e.owner.GetJob(ctx, r.JobID)
+			var res struct {
+				ModelVersionID string `json:"model_version_id"`
+				ModelID        string `json:"model_id"`
+				Version        int    `json:"version"`
+			}
+			if err != nil || json.Unmarshal(j.Result, &res) != nil || res.ModelVersionID != r.ModelVersionID || res.ModelID != r.ModelID || res.Version != 1 {
+				t.Fatalf("job result %s, %v", j.Result, err)
+			}
 			models, err := e.owner.ListModels(ctx, e.project)
 			if err != nil || len(models.Items) != 1 || models.Items[0].Name != "reverse-sft" || models.Items[0].LatestVersion != 1 {
 				t.Fatalf("models %+v %v", models, err)

@@ -273,7 +273,7 @@ func TestResumeAfterWorkerDies(t *testing.T) {
 			t.Fatalf("models %+v, %v", m, err)
 		}
 		v, err := f.svc.GetVersionByID(ctx, f.orgID, got.ModelVersionID)
-		if err != nil || v.RunID != got.RunID || v.Dataset.LineageHash == "" || v.AdapterFiles["adapter_model.safetensors"] == "" {
+		if err != nil || v.RunID != got.RunID || v.Dataset.LineageHash == "" || !strings.HasPrefix(v.Dataset.URI, "ds://") || v.AdapterFiles["adapter_model.safetensors"] == "" {
 			t.Fatalf("version %+v, %v", v, err)
 		}
 	})

@@ -133,13 +133,13 @@ func (s *Service) ListModels(ctx context.Context, orgID, projectID string) ([]*M
 
 const versionCols = `v.id, v.model_id, m.name, m.project_id, v.version, v.run_id, v.base_model, v.method, v.adapter_files_json,
 	v.tokenizer_files_json, v.template_hash, v.dataset_id, v.dataset_version, v.dataset_lineage_hash, v.dataset_digest,
-	v.config_json, v.metrics_json, v.created_by, v.created_at`
+	v.dataset_uri, v.config_json, v.metrics_json, v.created_by, v.created_at`
 
 func scanVersion(row interface{ Scan(...any) error }) (*ModelVersion, error) {
 	var v ModelVersion
 	var af, tf, cfg, met, created string
 	if err := row.Scan(&v.ID, &v.ModelID, &v.ModelName, &v.ProjectID, &v.Version, &v.RunID, &v.BaseModel, &v.Method, &af, &tf, &v.TemplateHash,
-		&v.Dataset.ID, &v.Dataset.Version, &v.Dataset.LineageHash, &v.Dataset.ManifestDigest, &cfg, &met, &v.CreatedBy, &created); err != nil {
+		&v.Dataset.ID, &v.Dataset.Version, &v.Dataset.LineageHash, &v.Dataset.ManifestDigest, &v.Dataset.URI, &cfg, &met, &v.CreatedBy, &created); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(af), &v.AdapterFiles); err != nil {
@@ -250,9 +250,9 @@ func (s *Service) registerVersion(ctx context.Context, tx *sql.Tx, orgID, actorI
 	v.ModelName, v.ProjectID = modelName, projectID
 	_, err := tx.ExecContext(ctx, s.DB.Rebind(`INSERT INTO model_versions (id, org_id, model_id, version, run_id, base_model, method,
 		adapter_files_json, tokenizer_files_json, template_hash, dataset_id, dataset_version, dataset_lineage_hash, dataset_digest,
-		config_json, metrics_json, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		dataset_uri, config_json, metrics_json, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		v.ID, orgID, v.ModelID, v.Version, v.RunID, v.BaseModel, v.Method, jsonText(v.AdapterFiles), jsonText(v.TokenizerFiles), v.TemplateHash,
-		v.Dataset.ID, v.Dataset.Version, v.Dataset.LineageHash, v.Dataset.ManifestDigest, string(v.Config), string(v.Metrics), actorID, now)
+		v.Dataset.ID, v.Dataset.Version, v.Dataset.LineageHash, v.Dataset.ManifestDigest, v.Dataset.URI, string(v.Config), string(v.Metrics), actorID, now)
 	if err != nil {
 		if store.IsUniqueViolation(err) && strings.Contains(err.Error(), "run_id") {
 			return fmt.Errorf("run %s already registered a version: %w", v.RunID, store.ErrConflict)

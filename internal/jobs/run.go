@@ -221,8 +221,8 @@ func (r *Run) SaveCheckpoint(ctx context.Context, b []byte) error {
 	return r.guarded(ctx, `checkpoint = ?, checkpoint_digest = ''`, b)
 }
 
-// Complete marks the job succeeded with result (marshalled to JSON; nil for
-// none) and commits effect — the handler's own database changes — in the
+// Complete marks the job succeeded with result (marshalled to JSON after
+// effect ran, so effect may fill it in; nil for none) and commits effect — the handler's own database changes — in the
 // same transaction, guarded by the lease. If the lease was lost, nothing is
 // committed and Complete returns ErrLeaseLost; if the job was cancelled,
 // ErrCancelled. effect may run more than once if the transaction is retried
@@ -234,21 +234,13 @@ func (r *Run) Complete(ctx context.Context, result any, effect func(tx *sql.Tx) 
 	if done {
 		return fmt.Errorf("%w: job %s already completed", ErrFinished, r.job.ID)
 	}
-	var res any
-	if result != nil {
-		b, err := json.Marshal(result)
-		if err != nil {
-			return fmt.Errorf("jobs: job %s: result: %w", r.job.ID, err)
-		}
-		res = string(b)
-	}
 	q := r.q
 	err := q.db.Tx(ctx, func(tx *sql.Tx) error {
 		ts := store.FormatTime(q.now())
-		out, err := tx.ExecContext(ctx, q.db.Rebind(`UPDATE jobs SET status = 'succeeded', result_json = ?, progress = 1,
+		out, err := tx.ExecContext(ctx, q.db.Rebind(`UPDATE jobs SET status = 'succeeded', progress = 1,
 			eta = NULL, error = '', lease_owner = '', lease_expires_at = NULL, finished_at = ?, updated_at = ?
 			WHERE id = ? AND lease_owner = ? AND status = 'running' AND cancel_requested = 0`),
-			res, ts, ts, r.job.ID, r.token)
+			ts, ts, r.job.ID, r.token)
 		if err != nil {
 			return err
 		}
@@ -266,6 +258,17 @@ func (r *Run) Complete(ctx context.Context, result any, effect func(tx *sql.Tx) 
 		if effect != nil {
 			if err := effect(tx); err != nil {
 				return fmt.Errorf("effect: %w", err)
+			}
+		}
+		// The result is encoded after the effect, which may fill it in
+		// (ids it created).
+		if result != nil {
+			b, err := json.Marshal(result)
+			if err != nil {
+				return fmt.Errorf("result: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, q.db.Rebind(`UPDATE jobs SET result_json = ? WHERE id = ?`), string(b), r.job.ID); err != nil {
+				return err
 			}
 		}
 		if err := q.appendLog(ctx, tx, r.job.ID, "info", fmt.Sprintf("succeeded on attempt %d", r.job.Attempts)); err != nil {
