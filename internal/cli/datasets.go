@@ -192,7 +192,7 @@ func newDatasetsCmd(env *Env) *cobra.Command {
 		Use:   "process DATASET_ID",
 		Short: "Process a dataset into a new version and print its lineage hash, redaction and dedup summary",
 		Long: "Queues the processing job (redaction, dedup, normalisation, filters, weak labels; see\n" +
-			"docs/INGEST.md for the config file), follows it with a progress bar, then prints the\n" +
+			"docs/DATASETS.md for the config file), follows it with a progress bar, then prints the\n" +
 			"new version. The config file is JSON; without one every stage runs with its defaults.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -142,6 +142,8 @@ func runTrain(cmd *cobra.Command, env *Env, fl *trainFlags) error {
 		return usage("train: --method distill needs --teacher DIR")
 	case fl.patience > 0 && fl.valData == "":
 		return usage("train: --patience needs --val-data FILE")
+	case fl.bnb8 && fl.peft != "qlora":
+		return usage("train: --bnb-8bit needs --peft qlora (it picks the int8 base of QLoRA)")
 	}
 	inputs, err := parseMixFlags(fl)
 	if err != nil {

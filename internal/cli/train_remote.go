@@ -208,8 +208,12 @@ func printPlan(env *Env, p *api.TrainingPlan) {
 	fmt.Fprintf(tw, "tokens\t%d per epoch\n", p.Tokens)
 	fmt.Fprintf(tw, "steps\t%d\n", p.Steps)
 	fmt.Fprintf(tw, "estimated time\t%s (%s)\n", (time.Duration(p.EstimatedSeconds * float64(time.Second))).Round(time.Second), p.EstimateBasis)
-	fmt.Fprintf(tw, "peak memory\t%.1f MiB (weights %.1f, adapters+optimizer %.1f, activations %.1f)\n", planMiB(p.PeakMemoryBytes),
-		planMiB(p.Memory.Weights), planMiB(p.Memory.LoRA), planMiB(p.Memory.Activations))
+	teacher := ""
+	if p.Memory.Teacher > 0 {
+		teacher = fmt.Sprintf(", teacher %.1f", planMiB(p.Memory.Teacher))
+	}
+	fmt.Fprintf(tw, "peak memory\t%.1f MiB (weights %.1f, adapters+optimizer %.1f, activations %.1f%s)\n", planMiB(p.PeakMemoryBytes),
+		planMiB(p.Memory.Weights), planMiB(p.Memory.LoRA), planMiB(p.Memory.Activations), teacher)
 	tw.Flush()
 }
 

@@ -173,6 +173,7 @@ func TestTrainMixAndSequenceDistill(t *testing.T) {
 		{"--distill-mode", "sequence"},
 		{"--method", "distill", "--teacher", base, "--distill-mode", "tokens"},
 		{"--patience", "2"},
+		{"--bnb-8bit"},
 	} {
 		args := append([]string{"train", "--model", base, "--data", a, "--out", filepath.Join(dir, "bad")}, bad...)
 		if code, _, _ := runWhet(t, args...); code != 2 {

@@ -47,7 +47,7 @@ type Config struct {
 	OIDCRoleClaim string `yaml:"oidc_role_claim" doc:"claim holding the whet role"`
 
 	RateLimit       float64       `yaml:"rate_limit" doc:"requests per second per key (token bucket); 0 disables"`
-	RateBurst       int           `yaml:"rate_burst" doc:"token bucket size (default 2×rate_limit)"`
+	RateBurst       int           `yaml:"rate_burst" doc:"token bucket size (0: 2×rate_limit)"`
 	MaxBodyBytes    int64         `yaml:"max_body_bytes" doc:"largest accepted request body"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout" doc:"how long SIGTERM waits for in-flight requests and jobs"`
 	LeaseTTL        time.Duration `yaml:"lease_ttl" doc:"job lease length without a heartbeat"`
