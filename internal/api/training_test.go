@@ -390,6 +390,14 @@ func TestTrainingRunsEndToEnd(t *testing.T) {
 			if err := db.SQL.QueryRowContext(ctx, db.Rebind(`SELECT status FROM training_runs WHERE id = ?`), id).Scan(&mirrored); err != nil || mirrored != "cancelled" {
 				t.Fatalf("the run row says %q (%v), want cancelled", mirrored, err)
 			}
+			// Cancelling again answers the run and is not audited again.
+			if again, err := e.owner.CancelTrainingRun(ctx, id); err != nil || again.Status != "cancelled" {
+				t.Fatalf("second cancel: %+v %v", again, err)
+			}
+			recs, err := e.owner.ListAuditLogs(ctx, api.AuditQuery{Action: "training.run.cancel", TargetID: id}, 10, "")
+			if err != nil || len(recs.Items) != 1 {
+				t.Fatalf("cancel audit records %+v %v, want 1", recs, err)
+			}
 		})
 
 		t.Run("scopes and tenants", func(t *testing.T) {

@@ -398,6 +398,9 @@ func (s *Service) Cancel(ctx context.Context, orgID, actorID, id string) (*Run, 
 	if err != nil {
 		return nil, err
 	}
+	if r.Status == string(jobs.StatusCancelled) {
+		return r, nil // cancelling again changes nothing and is not audited again
+	}
 	if _, err := s.Jobs.Cancel(ctx, orgID, r.JobID, actorID); err != nil {
 		if errors.Is(err, jobs.ErrFinished) {
 			return r, err
