@@ -278,6 +278,9 @@ func printProcessed(w io.Writer, output string, v api.VersionDetail, created boo
 	if rep.Boilerplate > 0 {
 		row("Boilerplate", fmt.Sprintf("%d lines removed", rep.Boilerplate))
 	}
+	if v.Version.Items == 0 {
+		row("Warning", "the version is empty: the quality filters or dedup dropped every document (see the card's filtered counts; an omitted check in a filters body is off)")
+	}
 	return tw.Flush()
 }
 
