@@ -222,8 +222,9 @@ func (r *Run) SaveCheckpoint(ctx context.Context, b []byte) error {
 }
 
 // Complete marks the job succeeded with result (marshalled to JSON after
-// effect ran, so effect may fill it in; nil for none) and commits effect — the handler's own database changes — in the
-// same transaction, guarded by the lease. If the lease was lost, nothing is
+// effect ran, so effect may fill it in; nil for none) and commits effect —
+// the handler's own database changes — in the same transaction, guarded by
+// the lease. If the lease was lost, nothing is
 // committed and Complete returns ErrLeaseLost; if the job was cancelled,
 // ErrCancelled. effect may run more than once if the transaction is retried
 // on contention, so it must only write through tx.
